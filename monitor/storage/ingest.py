@@ -1,0 +1,150 @@
+"""Idempotent ingest: the same mention twice is stored once and its engagement appended.
+
+Written in SQLAlchemy Core with ``INSERT … ON CONFLICT DO NOTHING`` because the ingest path is
+the hot one (bench/ingest.py) and both SQLite and PostgreSQL support it natively.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from monitor.collectors.base import Batch, Collector, MentionIn
+from monitor.storage.normalise import clean_text
+from monitor.storage.tables import CollectorState, EngagementSnapshot, Mention
+
+CHUNK = 1000
+MAX_TEXT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """How many of the given mentions were new; ``ids`` maps (source, external_id) to row id."""
+
+    new: int
+    ids: dict[tuple[str, str], int]
+
+
+def _insert_ignore(conn: Connection, table: Table) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def _row(m: MentionIn, collected_at: datetime) -> dict[str, Any]:
+    return {
+        "source": m.source,
+        "external_id": m.external_id,
+        "brand": m.brand,
+        "url": m.url,
+        "author": clean_text(m.author, 256) or None,
+        "author_followers": m.author_followers,
+        "text": clean_text(m.text, MAX_TEXT),
+        "language": m.language,
+        "rating": m.rating,
+        "created_at": m.created_at,
+        "collected_at": collected_at,
+        "parent_id": m.parent_id,
+        "thread_id": m.thread_id,
+    }
+
+
+def _ids_for(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Row ids of the given keys, queried per source so the unique index serves the lookup."""
+    cols = Mention.__table__.c
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, external_id in keys:
+        by_source[source].append(external_id)
+    ids = {}
+    for source, external_ids in by_source.items():
+        query = select(cols.external_id, cols.id).where(
+            cols.source == source, cols.external_id.in_(external_ids)
+        )
+        ids.update({(source, e): i for e, i in conn.execute(query)})
+    return ids
+
+
+def _snapshots(mentions: Iterable[MentionIn], ids: dict[tuple[str, str], int]) -> list[dict]:
+    rows = []
+    for m in mentions:
+        e = m.engagement
+        if e is None:
+            continue
+        rows.append(
+            {
+                "mention_id": ids[(m.source, m.external_id)],
+                "observed_at": e.observed_at,
+                "likes": e.likes,
+                "reshares": e.reshares,
+                "replies": e.replies,
+                "views": e.views,
+            }
+        )
+    return rows
+
+
+def store_mentions(
+    conn: Connection, mentions: Sequence[MentionIn], collected_at: datetime
+) -> StoreResult:
+    """Insert new mentions, skip known ones, append every engagement snapshot given."""
+    table = Mention.__table__
+    unique = {(m.source, m.external_id): m for m in mentions}
+    new, ids = 0, {}
+    items = list(unique.values())
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        stmt = _insert_ignore(conn, table).returning(
+            table.c.source, table.c.external_id, table.c.id
+        )
+        inserted = {
+            (s, e): i for s, e, i in conn.execute(stmt, [_row(m, collected_at) for m in chunk])
+        }
+        new += len(inserted)
+        ids.update(inserted)
+        known = [
+            (m.source, m.external_id) for m in chunk if (m.source, m.external_id) not in inserted
+        ]
+        if known:
+            ids.update(_ids_for(conn, known))
+    snaps = _snapshots(mentions, ids)
+    if snaps:
+        conn.execute(EngagementSnapshot.__table__.insert(), snaps)
+    return StoreResult(new=new, ids=ids)
+
+
+def save_cursor(conn: Connection, key: str, source: str, brand: str | None, cursor: Any) -> None:
+    """Create or move a collector's cursor, inside the caller's transaction."""
+    table = CollectorState.__table__
+    conn.execute(
+        _insert_ignore(conn, table),
+        {
+            "key": key,
+            "source": source,
+            "brand": brand,
+            "last_items": 0,
+            "items_total": 0,
+            "consecutive_failures": 0,
+        },
+    )
+    conn.execute(update(table).where(table.c.key == key).values(cursor=cursor))
+
+
+def load_cursor(conn: Connection, key: str) -> dict[str, Any] | None:
+    table = CollectorState.__table__
+    return conn.execute(select(table.c.cursor).where(table.c.key == key)).scalar()
+
+
+def store_batch(
+    conn: Connection, collector: Collector, batch: Batch, collected_at: datetime
+) -> StoreResult:
+    """Mentions and the cursor that covers them, in the caller's single transaction."""
+    result = store_mentions(conn, batch.mentions, collected_at)
+    if batch.cursor is not None:
+        save_cursor(conn, collector.key, collector.source, collector.brand, batch.cursor)
+    return result
