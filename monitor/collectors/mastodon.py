@@ -1,0 +1,169 @@
+"""Mastodon through ``Mastodon.py``: status search and hashtag timelines on one instance.
+
+Mastodon pages forward with ``min_id``: each page holds the statuses just above the cursor, so the
+cursor moves to the newest id of every stored page and a crash resumes exactly there. Counts of
+favourites, boosts and replies are stored as seen at collection time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+import mastodon
+from pydantic import Field, field_validator
+
+from monitor.collectors.base import Batch, Engagement, MentionIn
+from monitor.collectors.http import ApiCollector, SourceOptions, make_session, parse_time
+from monitor.collectors.markup import html_to_text
+from monitor.config import Brand
+
+SOURCE = "mastodon"
+
+
+class MastodonOptions(SourceOptions):
+    instance: str
+    search: bool = True
+    hashtags: list[str] | None = None
+    page_size: int = Field(40, gt=0, le=40)
+
+    @field_validator("instance")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"not a URL: {value!r} (e.g. https://mastodon.social)")
+        return value.rstrip("/")
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [t.strip().lstrip("#") for t in value if t.strip()]
+
+
+def default_hashtags(brand: Brand) -> list[str]:
+    """Single-word keywords and handles, as hashtags (``#parkeo``)."""
+    words = [k for k in brand.keywords if k.replace("_", "").isalnum()]
+    words += [h.lstrip("@") for h in brand.handles]
+    return list(dict.fromkeys(w.casefold() for w in words))
+
+
+class MastodonCollector(ApiCollector):
+    source = SOURCE
+
+    def __init__(self, brand: Brand, options: MastodonOptions, access_token: str) -> None:
+        super().__init__(brand, options)
+        self.options: MastodonOptions = options
+        self.host = urlsplit(options.instance).netloc
+        self.client = mastodon.Mastodon(
+            access_token=access_token,
+            api_base_url=options.instance,
+            ratelimit_method="throw",
+            request_timeout=options.timeout_seconds,
+            version_check_mode="none",
+            session=make_session(options.timeout_seconds),
+        )
+        tags = options.hashtags if options.hashtags is not None else default_hashtags(brand)
+        self.hashtags = tags
+
+    def transient(self, exc: BaseException) -> bool:
+        return isinstance(exc, mastodon.MastodonNetworkError | mastodon.MastodonServerError)
+
+    def rate_limit_reset(self, exc: BaseException) -> float | None:
+        if not isinstance(exc, mastodon.MastodonRatelimitError):
+            return None
+        reset = self.client.ratelimit_reset
+        return float(reset) if reset else datetime.now(UTC).timestamp() + 300
+
+    def malformed(self, exc: BaseException) -> bool:
+        return isinstance(exc, mastodon.MastodonAPIError) and "parse response as JSON" in str(exc)
+
+    def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:
+        state = dict(cursor or {})
+        for name, fetch in self._streams():
+            for mentions, newest in self._forward(fetch, state.get(name), now):
+                state[name] = newest
+                yield Batch(mentions, dict(state))
+
+    def _streams(self) -> list[tuple[str, Callable[[str | None], list[Any]]]]:
+        streams = []
+        if self.options.search:
+            for keyword in self.watch.keywords:
+                streams.append((f"search:{keyword}", partial(self._search, keyword)))
+        for tag in self.hashtags:
+            streams.append((f"tag:{tag}", partial(self._tag, tag)))
+        return streams
+
+    def _search(self, keyword: str, min_id: str | None) -> list[Any]:
+        result = self.call(
+            f"search {keyword!r}",
+            self.client.search_v2,
+            keyword,
+            resolve=False,
+            result_type="statuses",
+            min_id=min_id,
+            limit=self.options.page_size,
+        )
+        return list(result.statuses)
+
+    def _tag(self, tag: str, min_id: str | None) -> list[Any]:
+        return list(
+            self.call(
+                f"#{tag} timeline",
+                self.client.timeline_hashtag,
+                tag,
+                min_id=min_id,
+                limit=self.options.page_size,
+            )
+        )
+
+    def _forward(
+        self, fetch: Callable[[str | None], list[Any]], newest: str | None, now: datetime
+    ) -> Iterator[tuple[list[MentionIn], str | None]]:
+        """Pages above ``newest``, oldest page first; the first run takes the latest page only."""
+        for _ in range(self.options.max_pages):
+            statuses = fetch(newest)
+            self.meter.add_items(len(statuses))
+            if not statuses:
+                return
+            newest = str(statuses[0].id)
+            yield [self._mention(s, now) for s in statuses if self._wanted(s)], newest
+            if len(statuses) < self.options.page_size:
+                return
+
+    def _wanted(self, status: Any) -> bool:
+        if status.reblog is not None:
+            return False
+        low = self._text(status).casefold()
+        return not any(x.casefold() in low for x in self.watch.exclusions)
+
+    @staticmethod
+    def _text(status: Any) -> str:
+        body = html_to_text(status.content)
+        return f"{status.spoiler_text}\n\n{body}".strip() if status.spoiler_text else body
+
+    def _mention(self, status: Any, now: datetime) -> MentionIn:
+        account = status.account
+        created = status.created_at
+        created = parse_time(created) if isinstance(created, str) else created.astimezone(UTC)
+        reply_to = status.in_reply_to_id
+        return MentionIn(
+            source=SOURCE,
+            external_id=f"{self.host}/{status.id}",
+            brand=self.brand,
+            text=self._text(status),
+            created_at=created,
+            url=status.url or status.uri,
+            author=account.acct,
+            author_followers=account.followers_count,
+            language=status.language,
+            parent_id=f"{self.host}/{reply_to}" if reply_to else None,
+            engagement=Engagement(
+                now,
+                likes=status.favourites_count,
+                reshares=status.reblogs_count,
+                replies=status.replies_count,
+            ),
+        )
