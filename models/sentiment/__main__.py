@@ -1,0 +1,57 @@
+"""Command line: `python -m models.sentiment evaluate FILE.tsv` and `... predict < texts`."""
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from models.sentiment import load
+
+STDIN_BATCH = 256
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from models.sentiment.evaluate import evaluate_file
+
+    metrics, report = evaluate_file(load(args.model), Path(args.file))
+    print(report)
+    print(json.dumps(metrics))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """Stream stdin in batches so a long pipe gets output before it ends."""
+    model = load(args.model)
+    batch: list[str] = []
+    for line in sys.stdin:
+        batch.append(line.rstrip("\r\n"))
+        if len(batch) == STDIN_BATCH:
+            _emit(model, batch)
+            batch = []
+    _emit(model, batch)
+    return 0
+
+
+def _emit(model, texts: list[str]) -> None:
+    for prediction in model.predict(texts) if texts else []:
+        print(json.dumps({**asdict(prediction), "model_id": model.model_id}, ensure_ascii=False))
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.sentiment", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    evaluate = sub.add_parser("evaluate", help="score a label<TAB>text file; last line is JSON")
+    evaluate.add_argument("file")
+    evaluate.add_argument("--model", default=None, help="HF model id or local path")
+    evaluate.set_defaults(run=_evaluate)
+    predict = sub.add_parser("predict", help="one text per stdin line -> one JSON per line")
+    predict.add_argument("--model", default=None, help="HF model id or local path")
+    predict.set_defaults(run=_predict)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

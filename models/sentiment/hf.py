@@ -1,0 +1,62 @@
+"""Any Hugging Face sequence-classification model, from a local path or the local cache."""
+
+import os
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from models import complaints
+from models.sentiment.batching import length_batches, unique
+from models.sentiment.labels import label_matrix
+from models.sentiment.language import detect
+from models.sentiment.prediction import LABELS, Prediction
+from models.sentiment.text import normalize
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+BATCH_SIZE = 64
+MAX_TOKENS = 256
+
+
+class TransformersModel:
+    """Batched, deduplicated inference over a transformers classifier with mapped labels."""
+
+    def __init__(self, name: str) -> None:
+        # local_files_only: a model id must already be in the cache; nothing is downloaded.
+        self.tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            name, local_files_only=True
+        ).eval()
+        config = self.model.config
+        self.to_labels = label_matrix({int(k): v for k, v in config.id2label.items()})
+        self.model_id = f"hf:{name}@{getattr(config, '_commit_hash', None) or 'local'}"
+
+    @torch.inference_mode()
+    def _proba(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        lengths = [len(t) for t in texts]
+        for batch in length_batches(lengths, BATCH_SIZE):
+            enc = self.tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                 max_length=MAX_TOKENS, return_tensors="pt")
+            probs = torch.softmax(self.model(**enc).logits.float(), dim=-1).numpy()
+            out[batch] = probs @ self.to_labels
+        return out
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """(n, 3) probabilities in LABELS order, each distinct normalised text scored once."""
+        distinct, inverse = unique([normalize(t) for t in texts])
+        return self._proba(distinct)[inverse]
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        proba = self.predict_proba(texts)
+        complaint = complaints.complaint_scores(texts, proba[:, 0])
+        return [
+            Prediction(
+                label=LABELS[int(p.argmax())],
+                score=float(p.max()),
+                language=detect(normalize(t)),
+                is_complaint=bool(c >= complaints.COMPLAINT_THRESHOLD),
+                complaint_score=float(c),
+            )
+            for t, p, c in zip(texts, proba, complaint, strict=True)
+        ]

