@@ -1,0 +1,378 @@
+"""What an alert shows, gathered once and worded once for every channel (email, chat).
+
+Detection puts what it saw into ``details``; the database fills in the rest (the mention, its
+sentiment, its engagement series, the incident). Values here are raw: each renderer escapes them
+for its own format, since mention text and author names are hostile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, select
+
+from monitor.alerts.replies import Reply, suggest
+from monitor.config import Brand, BrandAlerts, VigieConfig
+from monitor.storage.tables import (
+    Alert,
+    EngagementSnapshot,
+    Incident,
+    IncidentMention,
+    Mention,
+    Sentiment,
+)
+
+KIND_LABELS = {
+    "spreading": "Complaint spreading",
+    "incident": "Incident: many similar complaints",
+    "volume": "Mention volume spike",
+    "silent": "Source silent",
+    "manual": "Flagged by a colleague",
+}
+MENTION_FIELDS = ("text", "author", "author_followers", "url", "source", "language")
+MAX_SERIES = 500
+MAX_TIMES = 20_000
+VOLUME_HISTORY = timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    author: str | None
+    url: str | None
+    language: str | None
+
+
+@dataclass
+class AlertView:
+    """One alert revision, ready to render."""
+
+    id: int
+    kind: str
+    brand: str
+    severity: str
+    title: str
+    revision: int
+    dedup_key: str
+    created_at: datetime
+    mention_id: int | None
+    details: dict[str, Any]
+    link: str
+    reply: Reply | None = None
+    sentiment: tuple[str, float, bool, float] | None = None
+    series: list[tuple[datetime, int | None, int | None]] = field(default_factory=list)
+    counts: list[datetime] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        base = KIND_LABELS.get(self.kind, self.kind.capitalize())
+        return f"{base} (update {self.revision})" if self.revision > 1 else base
+
+    def get(self, key: str) -> Any:
+        return self.details.get(key)
+
+
+def safe_url(url: Any) -> str | None:
+    """Only http(s) links are shown: a ``javascript:`` URL in a mention must not become a link."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def fmt_int(value: Any) -> str:
+    """4800 → "4,800"; anything else as text."""
+    try:
+        return f"{round(float(value)):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def fmt_duration(seconds: float) -> str:
+    """A rough, readable span: "~40 min", "~2 h 10 min", "~3 days"."""
+    minutes = max(round(seconds / 60), 1)
+    if minutes < 60:
+        return f"~{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"~{hours} h {rest} min" if rest and hours < 10 else f"~{hours} h"
+    return f"~{round(hours / 24)} days"
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def forecast_sentence(details: dict[str, Any]) -> str | None:
+    """E.g. "≈ 4,800 reshares within 6 h (likely 3,900–5,600), crossing your threshold of
+    1,000 in ~40 min"."""
+    final = _number(details.get("forecast_final"))
+    if final is None:
+        return None
+    text = f"≈ {fmt_int(final)} reshares"
+    horizon = _number(details.get("forecast_horizon_hours"))
+    if horizon:
+        text += f" within {horizon:g} h"
+    low, high = _number(details.get("forecast_low")), _number(details.get("forecast_high"))
+    if low is not None and high is not None:
+        text += f" (likely {fmt_int(low)}–{fmt_int(high)})"
+    eta = _number(details.get("seconds_to_threshold"))
+    threshold = _number(details.get("threshold"))
+    if eta is not None:
+        what = f"your threshold of {fmt_int(threshold)}" if threshold else "your threshold"
+        text += f", crossing {what} {'now' if eta <= 0 else 'in ' + fmt_duration(eta)}"
+    return text
+
+
+def engagement_sentence(details: dict[str, Any]) -> str | None:
+    """E.g. "312 reshares so far, +80/h"."""
+    reshares = details.get("reshares")
+    if reshares is None:
+        return None
+    text = f"{fmt_int(reshares)} reshares so far"
+    rate = _number(details.get("reshares_per_hour"))
+    if rate is not None:
+        text += f", +{fmt_int(rate)}/h"
+    return text
+
+
+def sentiment_sentence(sentiment: tuple[str, float, bool, float] | None) -> str | None:
+    if sentiment is None:
+        return None
+    label, score, complaint, complaint_score = sentiment
+    text = f"{label} ({score:.0%})"
+    if complaint:
+        text += f" · complaint ({complaint_score:.0%})"
+    return text
+
+
+def facts(view: AlertView) -> list[tuple[str, str]]:
+    """The key figures as (label, value) pairs, in the order a support lead reads them."""
+    d = view.details
+    rows: list[tuple[str, str | None]] = [
+        ("Author", _author_line(d)),
+        ("Source", d.get("source") and str(d["source"])),
+        ("Language", d.get("language") and str(d["language"])),
+        ("Sentiment", sentiment_sentence(view.sentiment)),
+        ("Engagement", engagement_sentence(d)),
+        ("Forecast", forecast_sentence(d)),
+        ("Risk", _risk_line(d)),
+        ("Similar complaints", _similar_line(d)),
+        ("Mentions", _volume_line(d)),
+        ("Top terms", _terms_line(d)),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
+def _author_line(d: dict[str, Any]) -> str | None:
+    if not d.get("author"):
+        return None
+    followers = d.get("author_followers")
+    reach = f" ({fmt_int(followers)} followers)" if followers is not None else ""
+    return f"{d['author']}{reach}"
+
+
+def _risk_line(d: dict[str, Any]) -> str | None:
+    risk = _number(d.get("risk"))
+    if risk is None:
+        return None
+    reasons = d.get("risk_reasons") or []
+    text = f"{risk:.0%}" if risk <= 1 else f"{risk:g}"
+    if isinstance(reasons, list) and reasons:
+        text += ": " + "; ".join(str(r) for r in reasons[:5])
+    return text
+
+
+def _similar_line(d: dict[str, Any]) -> str | None:
+    count = d.get("similar_count")
+    return None if count is None else f"{fmt_int(count)} similar complaints"
+
+
+def _volume_line(d: dict[str, Any]) -> str | None:
+    count = d.get("count")
+    if count is None:
+        return None
+    window = d.get("window_minutes")
+    text = f"{fmt_int(count)}" + (f" in {window} min" if window else "")
+    baseline = _number(d.get("baseline"))
+    return text + (f" (usually {baseline:.1f})" if baseline is not None else "")
+
+
+def _terms_line(d: dict[str, Any]) -> str | None:
+    terms = d.get("top_terms")
+    if isinstance(terms, dict):
+        terms = list(terms)
+    if not isinstance(terms, list) or not terms:
+        return None
+    # Plain terms, or (term, weight) pairs.
+    return ", ".join(str(t[0] if isinstance(t, list | tuple) and t else t) for t in terms[:8])
+
+
+def dashboard_link(base: str, alert: Alert, details: dict[str, Any]) -> str:
+    """Where the lead opens the alert in the dashboard: the mention, incident or alert page."""
+    root = base.rstrip("/")
+    if alert.mention_id:
+        return f"{root}/?mention={alert.mention_id}"
+    if details.get("incident_id") is not None:
+        return f"{root}/?incident={details['incident_id']}"
+    return f"{root}/?alert={alert.id}"
+
+
+def _brand(config: VigieConfig, name: str) -> Brand | None:
+    return next((b for b in config.brands if b.name.casefold() == name.casefold()), None)
+
+
+def brand_rules(config: VigieConfig, name: str) -> BrandAlerts:
+    """The brand's alert rules. An alert of no brand (a source shared by all brands) goes to
+    everyone's recipients; a brand removed from the config since gets the defaults."""
+    brand = _brand(config, name)
+    if brand is not None:
+        return brand.alerts
+    if name:
+        return BrandAlerts()
+    every = [b.alerts for b in config.brands]
+    return BrandAlerts(
+        recipients=list(dict.fromkeys(r for a in every for r in a.recipients)),
+        webhooks=list(dict.fromkeys(w for a in every for w in a.webhooks)),
+        routes=[route for a in every for route in a.routes],
+    )
+
+
+def _mention_details(conn: Connection, mention_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        select(*(getattr(Mention, f) for f in MENTION_FIELDS)).where(Mention.id == mention_id)
+    ).first()
+    return {} if row is None else {k: v for k, v in row._mapping.items() if v is not None}
+
+
+def _sentiment(conn: Connection, mention_id: int) -> tuple[str, float, bool, float] | None:
+    row = conn.execute(
+        select(
+            Sentiment.label, Sentiment.score, Sentiment.is_complaint, Sentiment.complaint_score
+        ).where(Sentiment.mention_id == mention_id)
+    ).first()
+    return None if row is None else (row[0], row[1], bool(row[2]), row[3])
+
+
+def _series(conn: Connection, mention_id: int) -> list[tuple[datetime, int | None, int | None]]:
+    snap = EngagementSnapshot
+    rows = conn.execute(
+        select(snap.observed_at, snap.reshares, snap.likes)
+        .where(snap.mention_id == mention_id)
+        .order_by(snap.observed_at.desc())
+        .limit(MAX_SERIES)
+    ).all()
+    return [(t, r, lk) for t, r, lk in reversed(rows)]
+
+
+def _incident_times(conn: Connection, incident_id: Any) -> list[datetime]:
+    query = (
+        select(Mention.created_at)
+        .join(IncidentMention, IncidentMention.mention_id == Mention.id)
+        .where(IncidentMention.incident_id == incident_id)
+        .order_by(Mention.created_at)
+        .limit(MAX_TIMES)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def _brand_times(conn: Connection, brand: str, until: datetime) -> list[datetime]:
+    """Recent mention times of the brand, to draw the spike against its usual volume."""
+    query = (
+        select(Mention.created_at)
+        .where(
+            Mention.brand == brand,
+            Mention.created_at > until - VOLUME_HISTORY,
+            Mention.created_at <= until,
+        )
+        .order_by(Mention.created_at.desc())
+        .limit(MAX_TIMES)
+    )
+    return sorted(conn.execute(query).scalars())
+
+
+def _incident_details(conn: Connection, incident_id: Any) -> dict[str, Any]:
+    row = conn.execute(
+        select(Incident.size, Incident.terms).where(Incident.id == incident_id)
+    ).first()
+    if row is None:
+        return {}
+    found: dict[str, Any] = {"similar_count": row.size}
+    if row.terms:
+        found["top_terms"] = row.terms
+    return found
+
+
+def _examples(details: dict[str, Any]) -> list[Example]:
+    items = details.get("examples")
+    if not isinstance(items, list):
+        return []
+    return [
+        Example(str(e.get("text", "")), e.get("author"), e.get("url"), e.get("language"))
+        for e in items[:3]
+        if isinstance(e, dict) and e.get("text")
+    ]
+
+
+def load_view(conn: Connection, alert: Alert, config: VigieConfig) -> AlertView:
+    """The alert's current revision with everything the renderers need."""
+    details = dict(alert.details or {})
+    view = AlertView(
+        id=alert.id,
+        kind=alert.kind,
+        brand=alert.brand,
+        severity=alert.severity,
+        title=alert.title,
+        revision=alert.revision,
+        dedup_key=alert.dedup_key,
+        created_at=alert.created_at,
+        mention_id=alert.mention_id,
+        details=details,
+        link=dashboard_link(config.dashboard_url, alert, details),
+    )
+    if alert.mention_id:
+        details.update(
+            {
+                k: v
+                for k, v in _mention_details(conn, alert.mention_id).items()
+                if details.get(k) is None
+            }
+        )
+        view.sentiment = _sentiment(conn, alert.mention_id)
+        view.series = _series(conn, alert.mention_id)
+    incident_id = details.get("incident_id")
+    if incident_id is not None:
+        extra = _incident_details(conn, incident_id)
+        details.update({k: v for k, v in extra.items() if details.get(k) is None})
+        view.counts = _incident_times(conn, incident_id)
+    elif alert.kind == "volume":
+        view.counts = _brand_times(conn, alert.brand, alert.created_at)
+    view.examples = _examples(details)
+    view.reply = _reply(view, config)
+    return view
+
+
+def _reply(view: AlertView, config: VigieConfig) -> Reply | None:
+    """A reply for a complaint, a statement for an incident; nothing for volume or health."""
+    if view.kind in ("volume", "silent"):
+        return None
+    statement = view.kind == "incident"
+    language = view.get("language")
+    if statement and not language and view.examples:
+        language = view.examples[0].language
+    brand = _brand(config, view.brand)
+    return suggest(
+        brand_rules(config, view.brand),
+        view.brand,
+        language,
+        statement=statement,
+        author=None if statement else view.get("author"),
+        fallbacks=brand.languages if brand else [],
+    )
