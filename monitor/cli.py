@@ -1,0 +1,281 @@
+"""``python -m monitor`` / ``vigie``: the commands a user runs."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from monitor.alerts.cli import register as register_alerts
+from monitor.clock import AcceleratedClock, Clock, ManualClock, SystemClock
+from monitor.collectors import build_collectors
+from monitor.collectors.base import Collector
+from monitor.collectors.health import health, report, usage
+from monitor.collectors.http import month_of
+from monitor.config import ROOT, ConfigError, Settings, load_config
+from monitor.logs import setup_logging
+from monitor.reports.cli import register as register_reports
+from monitor.scheduler import Pipeline, run_forever, run_simulated
+from monitor.storage.db import make_engine, redacted, upgrade
+from monitor.storage.ingest import load_cursor
+from monitor.workers import run_worker
+
+log = logging.getLogger("monitor")
+DASHBOARD_APP = ROOT / "dashboard" / "app.py"
+
+
+def _open_db(settings: Settings) -> Engine:
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    return engine
+
+
+def _pipeline(args: argparse.Namespace, clock: Clock, only: str | None = None) -> Pipeline:
+    settings = Settings()
+    config = load_config(args.config)
+    engine = _open_db(settings)
+    log.info("database: %s", redacted(settings.db_url))
+    return Pipeline(engine, config, settings, clock, build_collectors(config, only))
+
+
+def start_dashboard(
+    settings: Settings, address: str, port: int, config_path: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Serve the Streamlit app in a child process, pointed at the same database and config."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(DASHBOARD_APP),
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    env = {**os.environ, "DATABASE_URL": settings.db_url}
+    if config_path is not None:
+        env["VIGIE_CONFIG"] = str(config_path.resolve())
+    log.info("dashboard on http://%s:%d", address, port)
+    return subprocess.Popen(cmd, env=env)
+
+
+def _serve(pipeline: Pipeline, args: argparse.Namespace, process_every: float) -> None:
+    """Run the scheduler until Ctrl-C or SIGTERM, with the dashboard beside it if asked."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    child = None
+    if not getattr(args, "no_dashboard", True):
+        child = start_dashboard(pipeline.settings, args.address, args.port, args.config)
+    try:
+        if getattr(args, "worker", False):
+            lease = timedelta(seconds=args.lease_seconds)
+            run_worker(pipeline, process_every, stop, args.worker_id, lease)
+        else:
+            run_forever(pipeline, process_every, stop)
+    except KeyboardInterrupt:
+        log.info("interrupted")
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+def demo_start(engine: Engine, collectors: list[Collector], history: timedelta) -> datetime:
+    """Where simulated time starts: after the saved cursor, or ``history`` before now."""
+    with engine.connect() as conn:
+        cursors = [load_cursor(conn, c.key) for c in collectors]
+    resumed = [
+        datetime.fromisoformat(c["epoch"]) + timedelta(minutes=c["minute"] + 1)
+        for c in cursors
+        if c
+    ]
+    return min(resumed) if resumed else datetime.now(UTC) - history
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    pipeline = _pipeline(args, SystemClock(), only="demo")
+    if not pipeline.collectors:
+        raise ConfigError("sources.demo: the demo source is not enabled in this config")
+    start = demo_start(pipeline.engine, pipeline.collectors, timedelta(hours=args.history_hours))
+    if args.minutes:
+        pipeline.clock = ManualClock(start)
+        new = run_simulated(pipeline, args.minutes, args.step)
+        log.info("simulated %d minutes: %d new mentions", args.minutes, new)
+        return
+    pipeline.clock = AcceleratedClock(start, args.speed)
+    log.info("demo: replaying from %s at %gx until it reaches the present", start, args.speed)
+    _serve(pipeline, args, process_every=args.process_every)
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    pipeline = _pipeline(args, SystemClock())
+    if not pipeline.collectors:
+        log.warning("no source enabled: add one under 'sources' in your config")
+    if args.once:
+        log.info("collected %d new mention(s)", pipeline.cycle())
+        return
+    _serve(pipeline, args, process_every=args.process_every)
+
+
+def cmd_collect(args: argparse.Namespace) -> None:
+    pipeline = _pipeline(args, SystemClock(), only=args.source)
+    if not pipeline.collectors:
+        raise ConfigError(f"sources.{args.source}: not configured or not enabled")
+    for collector in pipeline.collectors:
+        log.info("%s: %d new mention(s)", collector.key, pipeline.collect(collector))
+    if not args.once:
+        _serve(pipeline, args, process_every=args.process_every)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> None:
+    settings = Settings()
+    _open_db(settings)
+    sys.exit(start_dashboard(settings, args.address, args.port, args.config).wait())
+
+
+def cmd_hash_password(args: argparse.Namespace) -> None:
+    """Print the hash for VIGIE_DASHBOARD_PASSWORD_HASH; the password itself is never shown."""
+    from dashboard.passwords import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Dashboard password: ")
+        if getpass.getpass("Again: ") != password:
+            raise SystemExit("vigie: the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        print(hash_password(password))
+    except ValueError as exc:
+        raise SystemExit(f"vigie: {exc}") from None
+
+
+def cmd_db(args: argparse.Namespace) -> None:
+    settings = Settings()
+    upgrade(make_engine(settings.db_url), args.revision)
+    print(f"database {redacted(settings.db_url)} is at revision {args.revision}")
+
+
+def cmd_rescore(args: argparse.Namespace) -> None:
+    from monitor.scoring import load_model, score_pending
+
+    settings = Settings()
+    config = load_config(args.config)
+    model = load_model(args.model or config.scoring.model)
+    done = score_pending(_open_db(settings), model, config.scoring.batch_size)
+    print(f"scored {done} mention(s) with {model.model_id}")
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    config = load_config(args.config)
+    print(f"ok: {len(config.brands)} brand(s), sources: {', '.join(config.sources) or 'none'}")
+
+
+def cmd_sources(args: argparse.Namespace) -> None:
+    """Collector health (status, last run, errors, holds) and this month's API usage."""
+    engine = _open_db(Settings())
+    print(report(health(engine), usage(engine, month_of(datetime.now(UTC)))))
+
+
+def _dashboard_args(p: argparse.ArgumentParser, with_toggle: bool = True) -> None:
+    p.add_argument("--address", default="localhost", help="bind address (default: localhost)")
+    p.add_argument("--port", type=int, default=8501)
+    if with_toggle:
+        p.add_argument("--no-dashboard", action="store_true", help="run without the dashboard")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vigie", description=__doc__)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="config file (default: $VIGIE_CONFIG, ./vigie.yaml, else the shipped example)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="the demo source, scheduler and dashboard; no keys needed")
+    p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    p.add_argument(
+        "--history-hours", type=float, default=4.0, help="how far back the simulated stream starts"
+    )
+    p.add_argument(
+        "--minutes",
+        type=int,
+        default=0,
+        help="simulate this many minutes as fast as possible, then exit",
+    )
+    p.add_argument("--step", type=int, default=1, help="simulated minutes per cycle (--minutes)")
+    p.add_argument("--process-every", type=float, default=2.0, help="seconds between cycles")
+    _dashboard_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="the scheduler with the configured sources")
+    p.add_argument("--once", action="store_true", help="one cycle of every source, then exit")
+    p.add_argument("--process-every", type=float, default=30.0)
+    p.add_argument("--worker", action="store_true",
+                   help="share jobs with other workers on the same (PostgreSQL) database")
+    p.add_argument("--worker-id", help="name in the job leases (default: host:pid)")
+    p.add_argument("--lease-seconds", type=float, default=120.0,
+                   help="how long a dead worker's job stays claimed")
+    _dashboard_args(p)
+    p.set_defaults(func=cmd_run, no_dashboard=True)
+
+    p = sub.add_parser("collect", help="collect one source")
+    p.add_argument("source")
+    p.add_argument("--once", action="store_true", help="one collection, then exit")
+    p.add_argument("--process-every", type=float, default=30.0)
+    p.set_defaults(func=cmd_collect, no_dashboard=True)
+
+    p = sub.add_parser("dashboard", help="serve the dashboard only")
+    _dashboard_args(p, with_toggle=False)
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser(
+        "hash-password", help="hash a dashboard password for VIGIE_DASHBOARD_PASSWORD_HASH"
+    )
+    p.set_defaults(func=cmd_hash_password)
+
+    p = sub.add_parser("db", help="database schema")
+    db_sub = p.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="migrate the schema (run after every update)")
+    up.add_argument("revision", nargs="?", default="heads")
+    up.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("rescore", help="score mentions not yet read by the current model")
+    p.add_argument("--model", help="Hugging Face model id or local path")
+    p.set_defaults(func=cmd_rescore)
+
+    p = sub.add_parser("check", help="validate the config file")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("sources", help="health of every collector and this month's API usage")
+    p.set_defaults(func=cmd_sources)
+
+    register_reports(sub)
+
+    register_alerts(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        args.func(args)
+    except ConfigError as exc:
+        print(f"vigie: configuration error\n{exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,150 @@
+"""Scheduling: each source on its own interval, and the score → detect → alert steps after them.
+
+One failing source is logged and retried on its next turn; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import schedule
+from sqlalchemy import Engine
+
+from monitor.alerts.deliver import deliver_pending
+from monitor.alerts.sender import AlertSender
+from monitor.clock import Clock, ManualClock
+from monitor.collectors.base import Collector, DisabledCollector
+from monitor.collectors.health import RunPolicy
+from monitor.collectors.runner import collect_once
+from monitor.config import Settings, VigieConfig
+from monitor.detection import detect
+from monitor.scoring import load_model, score_pending
+
+log = logging.getLogger(__name__)
+REPORT_CHECK_MINUTES = 5
+
+
+@dataclass
+class Pipeline:
+    """Everything a cycle needs; ``clock`` is simulated in the demo, the wall clock otherwise."""
+
+    engine: Engine
+    config: VigieConfig
+    settings: Settings
+    clock: Clock
+    collectors: list[Collector] = field(default_factory=list)
+    sender: AlertSender | None = None  # background sender; None: deliver within process()
+
+    def collect(self, collector: Collector) -> int:
+        """Collect one source; errors are logged (and recorded) but never propagate."""
+        try:
+            return collect_once(self.engine, collector, self.clock.now(), self.policy(collector))
+        except Exception:
+            return 0
+
+    def policy(self, collector: Collector) -> RunPolicy:
+        """The source's interval, backoff cap and silence threshold from the config."""
+        source = self.config.sources.get(collector.source)
+        if source is None:
+            return RunPolicy()
+        return RunPolicy(
+            source.interval_seconds, source.max_backoff_seconds, source.silent_after_intervals
+        )
+
+    def process(self) -> None:
+        """Score what is new, run detection, deliver due alerts."""
+        model = load_model(self.config.scoring.model)
+        score_pending(self.engine, model, self.config.scoring.batch_size, self.clock.now)
+        now = self.clock.now()
+        detect(self.engine, self.config, now)
+        if self.sender is None:
+            deliver_pending(self.engine, self.config, self.settings, now)
+        else:
+            self.sender.wake()
+
+    def reports(self) -> int:
+        """Send the weekly reports that are due (see ``reports:`` in the config); errors are
+        logged, never propagated, and the report is retried on a later check."""
+        # Imported here: matplotlib, scikit-learn and fpdf2 cost seconds, paid only when used.
+        from monitor.reports.weekly import send_due_reports
+
+        try:
+            return send_due_reports(self.engine, self.config, self.settings, self.clock.now())
+        except Exception:
+            log.exception("weekly reports failed")
+            return 0
+
+    def cycle(self) -> int:
+        """Every collector once, then processing: what ``run --once`` and tests do."""
+        new = sum(self.collect(c) for c in self.collectors)
+        self.process()
+        return new
+
+
+def _interval(config: VigieConfig, collector: Collector) -> tuple[float, float]:
+    """Bounds of the interval; whole seconds when jittered (``schedule`` draws with randint)."""
+    source = config.sources[collector.source]
+    if not source.jitter_seconds:
+        return source.interval_seconds, source.interval_seconds
+    low = max(1, round(source.interval_seconds))
+    return low, low + max(1, round(source.jitter_seconds))
+
+
+def build_schedule(pipeline: Pipeline, process_every: float) -> schedule.Scheduler:
+    """A private scheduler (not the module-global one), so tests can run several side by side."""
+    sched = schedule.Scheduler()
+    for collector in pipeline.collectors:
+        if isinstance(collector, DisabledCollector):
+            pipeline.collect(collector)  # shows it as disabled in the health table, once
+            continue
+        low, high = _interval(pipeline.config, collector)
+        job = sched.every(low)
+        if high > low:
+            job = job.to(high)
+        job.seconds.do(pipeline.collect, collector).tag(collector.key)
+    sched.every(process_every).seconds.do(pipeline.process).tag("process")
+    if pipeline.config.reports.enabled:
+        # A frequent, idempotent check rather than a weekly timer: it follows the pipeline's
+        # clock, honours the configured time zone, and catches up after downtime.
+        sched.every(REPORT_CHECK_MINUTES).minutes.do(pipeline.reports).tag("reports")
+    return sched
+
+
+def run_forever(pipeline: Pipeline, process_every: float, stop: threading.Event) -> None:
+    """Run all jobs once, then each on its schedule until ``stop`` is set.
+
+    Alerts go out from a sender thread, woken as soon as detection queues one.
+    """
+    sched = build_schedule(pipeline, process_every)
+    log.info("scheduler started with %d collector(s)", len(pipeline.collectors))
+    pipeline.sender = AlertSender(
+        pipeline.engine, pipeline.config, pipeline.settings, pipeline.clock
+    )
+    sender = pipeline.sender.start(stop)
+    try:
+        sched.run_all()
+        while not stop.is_set():
+            sched.run_pending()
+            idle = sched.idle_seconds
+            stop.wait(min(max(idle if idle is not None else 1.0, 0.05), 1.0))
+    finally:
+        stop.set()
+        pipeline.sender.wake()
+        sender.join()
+        pipeline.sender = None
+    log.info("scheduler stopped")
+
+
+def run_simulated(pipeline: Pipeline, minutes: int, step_minutes: int = 1) -> int:
+    """Step a manual clock through ``minutes`` of simulated time, a full cycle per step."""
+    clock = pipeline.clock
+    if not isinstance(clock, ManualClock):
+        raise TypeError("run_simulated needs a ManualClock")
+    new = 0
+    for _ in range(0, minutes, step_minutes):
+        clock.advance(timedelta(minutes=step_minutes))
+        new += pipeline.cycle()
+    return new
