@@ -1,0 +1,69 @@
+"""``python -m monitor report weekly``: write a brand's weekly report and optionally e-mail it."""
+
+from __future__ import annotations
+
+import argparse
+import smtplib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Settings, load_config
+from monitor.reports.period import Week, last_complete
+from monitor.storage.db import make_engine, upgrade
+
+
+def cmd_weekly(args: argparse.Namespace) -> None:
+    # Imported here: matplotlib, scikit-learn and fpdf2 cost seconds, paid only by this command.
+    from monitor.alerts.smtp import Refused
+    from monitor.reports.weekly import default_dir, deliver, describe, generate
+
+    settings = Settings()
+    config = load_config(args.config)
+    brand = config.brand(args.brand)
+    zone = config.reports.zone
+    now = datetime.now(UTC)
+    try:
+        week = Week.parse(args.week, zone) if args.week else last_complete(now, zone)
+    except ValueError as exc:
+        raise SystemExit(f"vigie: --week: {exc}") from None
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    out = args.out or default_dir(settings, brand.name, week)
+    report = generate(engine, config, brand.name, week, out, now)
+    for path in report.files.values():
+        print(path)
+    if not args.send:
+        return
+    try:
+        delivery = deliver(engine, report, config, settings, now)
+    except (OSError, smtplib.SMTPException, Refused) as exc:
+        raise SystemExit(f"vigie: the report was written but not sent: {describe(exc)}") from None
+    if delivery.eml is None:
+        print(f"sent to {', '.join(delivery.recipients)}")
+    else:
+        print(f"no SMTP server or recipient configured; e-mail written to {delivery.eml}")
+
+
+def register(sub: Any) -> None:
+    """Add ``report`` and its subcommands to the main parser's subparsers."""
+    p = sub.add_parser("report", help="reports for marketing")
+    reports = p.add_subparsers(dest="report_command", required=True)
+    weekly = reports.add_parser(
+        "weekly",
+        help="a brand's weekly trends report: report.html, report.pdf and data.csv",
+        description="Write the weekly trends report of one brand (and e-mail it with --send).",
+    )
+    weekly.add_argument("--brand", required=True, help="a brand name from the config")
+    weekly.add_argument(
+        "--week", help="ISO week such as 2026-W47 (default: the last complete week)"
+    )
+    weekly.add_argument(
+        "--out", type=Path, help="output folder (default: $VIGIE_DATA_DIR/reports/BRAND/WEEK)"
+    )
+    weekly.add_argument(
+        "--send",
+        action="store_true",
+        help="e-mail it to reports.recipients (an .eml beside it without SMTP_HOST)",
+    )
+    weekly.set_defaults(func=cmd_weekly)
