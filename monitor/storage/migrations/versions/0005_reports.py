@@ -1,7 +1,7 @@
 """reports: index of generated weekly reports
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-23 09:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import monitor.storage.tables
 
 revision: str = "0005"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

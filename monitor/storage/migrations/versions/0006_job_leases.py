@@ -1,7 +1,7 @@
 """job leases shared by workers
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-23 09:45:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import monitor.storage.tables
 
 revision: str = "0006"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
