@@ -1,10 +1,10 @@
 """Who may open the dashboard.
 
-On the local machine nobody is asked anything. Anything wider needs one of two locks (see
-docs/dashboard.md): a password whose scrypt hash is in ``VIGIE_DASHBOARD_PASSWORD_HASH``
-(``python -m monitor hash-password`` prints one), or single sign-on through ``st.login`` when an
-``[auth]`` section is configured in Streamlit's secrets.toml. Without either, a dashboard bound
-beyond localhost shows no data at all.
+On the local machine nobody is asked anything. Anything wider needs one of two locks (see the
+README's "Dashboard" section): a password whose scrypt hash is in ``VIGIE_DASHBOARD_PASSWORD_HASH``
+(the environment, or a root-level key of Streamlit's secrets.toml; ``python -m monitor
+hash-password`` prints one), or single sign-on through ``st.login`` when an ``[auth]`` section is
+configured in secrets.toml. Without either, a dashboard bound beyond localhost shows no data.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dashboard.safe import md
 from monitor.config import Settings
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+HASH_KEY = "VIGIE_DASHBOARD_PASSWORD_HASH"
 SESSION_KEY = "vigie_auth"
 USER_KEY = "vigie-user-name"
 FREE_ATTEMPTS = 5
@@ -63,11 +64,24 @@ def is_local(address: str | None) -> bool:
     return bool(address) and address.strip("[]") in LOOPBACK
 
 
-def oidc_configured() -> bool:
+def _secret(name: str) -> object | None:
     try:
-        return "auth" in st.secrets
+        return st.secrets.get(name)
     except FileNotFoundError:
-        return False
+        return None
+
+
+def oidc_configured() -> bool:
+    return _secret("auth") is not None
+
+
+def password_hash(settings: Settings) -> str | None:
+    """The stored password hash: from the environment, else from secrets.toml (where a hosted
+    Streamlit keeps its secrets)."""
+    if settings.dashboard_password_hash is not None:
+        return settings.dashboard_password_hash.get_secret_value()
+    stored = _secret(HASH_KEY)
+    return str(stored) if stored else None
 
 
 def _fingerprint(encoded: str) -> str:
@@ -134,15 +148,16 @@ def gate(settings: Settings) -> bool:
     """Show a login where one is needed; True once the visitor may see the pages."""
     if oidc_configured():
         return _oidc_gate()
-    if settings.dashboard_password_hash is not None:
-        return _password_gate(settings.dashboard_password_hash.get_secret_value())
+    encoded = password_hash(settings)
+    if encoded is not None:
+        return _password_gate(encoded)
     if is_local(st.get_option("server.address")):
         return True
     _login_heading("This dashboard is reachable from other machines, so it needs a lock.")
     st.error(
         "No password or single sign-on is configured. Set VIGIE_DASHBOARD_PASSWORD_HASH "
         "(python -m monitor hash-password prints it) or an [auth] section in secrets.toml, "
-        "or serve it on localhost only (--address localhost). See docs/dashboard.md."
+        "or serve it on localhost only (--address localhost). See the README, Dashboard."
     )
     return False
 

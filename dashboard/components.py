@@ -17,7 +17,7 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from dashboard import auth, context, queries, style
-from dashboard.safe import csv_bytes, md, safe_url
+from dashboard.safe import csv_bytes, md, plain, safe_url
 
 
 def sentiment_md(label: str) -> str:
@@ -110,8 +110,8 @@ def mention_table(frame: pd.DataFrame, tz: tzinfo, key: str, height: int | str =
             "state": frame["state"],
             "source": frame["source"],
             "brand": frame["brand"],
-            "author": frame["author"],
-            "text": frame["text"],
+            "author": frame["author"].map(plain),
+            "text": frame["text"].map(plain),
             "lang": frame["language"],
             "reshares": frame.get("reshares"),
             "link": frame["url"].map(safe_url),
@@ -247,7 +247,7 @@ def _assign(mention_id: int, key: str) -> None:
     except ValueError as exc:
         _failed(str(exc))
     else:
-        _done(f"Assigned to {name.strip()}")
+        _done(f"Assigned to {md(name.strip())}")
 
 
 def _answered(mention_id: int, key: str) -> None:

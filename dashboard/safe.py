@@ -1,5 +1,6 @@
 """Showing strangers' text safely: Markdown that stays literal, links that stay http(s),
-CSV cells that stay data in a spreadsheet."""
+CSV cells that stay data in a spreadsheet, and no bidirectional overrides, which can make a
+text read differently from what it says ("Trojan source")."""
 
 from __future__ import annotations
 
@@ -10,13 +11,23 @@ import pandas as pd
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=\"'&%^])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and control characters
+# other than newline and tab: they reorder or hide what is shown, and say nothing themselves.
+_INVISIBLE = re.compile(r"[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: Any) -> Any:
+    """Text as it may be shown (in a table cell, a label): without bidi overrides or controls.
+    Anything that is not a string is returned as it is."""
+    return _INVISIBLE.sub("", text) if isinstance(text, str) else text
 
 
 def md(text: str | None) -> str:
-    """Markdown that shows ``text`` literally: no formatting, links, HTML, LaTeX or icons."""
+    """Markdown that shows ``text`` literally: no formatting, links, HTML, LaTeX, icons or bidi
+    overrides."""
     if not text:
         return ""
-    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    escaped = _MD_SPECIAL.sub(r"\\\1", plain(text))
     return "  \n".join(line.strip() for line in escaped.splitlines())
 
 

@@ -3,7 +3,10 @@
 Counted per mention (a word repeated in one post counts once), over the languages Vigie watches.
 Glue words are dropped twice over: a short multilingual list, and any word that appears in more
 than half of all mentions (which catches what the list misses, in any language). The brand's
-own names are dropped too: every mention contains them.
+own names are dropped too: every mention contains them. Terms carried by exactly the same
+mentions are one topic said with several words ("wrongful fine although subscription paid"):
+only its first pair is kept, so one repeated sentence does not fill the whole list. Ties keep
+the order in which terms were first seen, so the same mentions always give the same topics.
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ _GLUE_WORDS = """
 STOPWORDS = frozenset(_GLUE_WORDS.split())
 
 
-def _terms(text: str, ignore: frozenset[str]) -> set[str]:
-    """Words and adjacent word pairs of one mention, lowercased, glue words removed."""
+def _terms(text: str, ignore: frozenset[str]) -> list[str]:
+    """Adjacent word pairs, then words, of one mention: lowercased, glue words removed, each
+    once, in reading order (pairs first: they say more than their words)."""
     words = [w.casefold() for w in _TOKEN.findall(_LINK.sub(" ", text))]
     kept = [w if w not in STOPWORDS and w.lstrip("#") not in ignore else None for w in words]
-    pairs = {f"{a} {b}" for a, b in pairwise(kept) if a and b}
-    return {w for w in kept if w} | pairs
+    pairs = [f"{a} {b}" for a, b in pairwise(kept) if a and b]
+    return list(dict.fromkeys([*pairs, *(w for w in kept if w)]))
 
 
 def top_topics(
@@ -49,18 +53,28 @@ def top_topics(
 ) -> pd.DataFrame:
     """The most shared terms with how many mentions carry them and the share that is negative."""
     ignored = frozenset(t.casefold().lstrip("@#") for t in ignore)
-    seen: Counter[str] = Counter()
+    carriers: dict[str, list[int]] = {}
     negative: Counter[str] = Counter()
-    for text, label in zip(texts, labels, strict=True):
-        terms = _terms(text, ignored)
-        seen.update(terms)
-        if label == "negative":
-            negative.update(terms)
+    for n, (text, label) in enumerate(zip(texts, labels, strict=True)):
+        for term in _terms(text, ignored):
+            carriers.setdefault(term, []).append(n)
+            negative[term] += int(label == "negative")
     ceiling = max(MIN_MENTIONS, MAX_SHARE * len(texts))
-    common = [(t, n) for t, n in seen.most_common() if MIN_MENTIONS <= n <= ceiling]
+    common = [
+        (t, len(m)) for t, m in _one_per_mention_set(carriers) if MIN_MENTIONS <= len(m) <= ceiling
+    ]
+    common.sort(key=lambda item: -item[1])  # stable: ties stay in first-seen order
     chosen = _without_redundant_words(common[: limit * 3])[:limit]
     rows = [(t, n, negative[t] / n) for t, n in chosen]
     return pd.DataFrame(rows, columns=["topic", "mentions", "negative_share"])
+
+
+def _one_per_mention_set(carriers: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
+    """The first-seen term of each distinct set of mentions: the others repeat it."""
+    first: dict[tuple[int, ...], str] = {}
+    for term, mentions in carriers.items():
+        first.setdefault(tuple(mentions), term)
+    return [(term, list(mentions)) for mentions, term in first.items()]
 
 
 def _without_redundant_words(ranked: list[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -16,9 +16,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from dashboard.safe import plain
 from monitor.storage.tables import Alert
 from tests.support import ROOT
-from tests.test_dashboard_seed import HOSTILE_AUTHOR, HOSTILE_TEXT, Seeded, seed, write_config
+from tests.test_dashboard_seed import (
+    BIDI,
+    HOSTILE_AUTHOR,
+    HOSTILE_TEXT,
+    Seeded,
+    seed,
+    write_config,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -104,66 +112,92 @@ def browser(tmp_path: Path) -> Iterator[object]:
         driver.quit()
 
 
-def _settled(driver, title: str) -> None:
-    """Wait until the page's title shows and Streamlit has finished running the script."""
+# Streamlit redraws parts of the page whenever a script run ends (and the live feed refreshes on
+# a timer), so an element found a moment ago may be gone. The page is read in one JavaScript call
+# (one consistent snapshot), and clicks are retried on a freshly found element until one lands.
+_SNAPSHOT = """
+const all = (css) => Array.from(document.querySelectorAll(css));
+return {
+  headings: all('h1').map((h) => h.innerText.trim()),
+  busy: all("[data-testid='stStatusWidget'], [data-testid='stSkeleton']").length,
+  stale: all("[data-stale='true']").length,
+  exceptions: all("[data-testid='stException']").length,
+  hrefs: all('a').map((a) => a.getAttribute('href') || ''),
+  injected: all('b').filter((b) => b.innerText === 'bob').length,
+  body: document.body.innerText,
+};
+"""
+
+
+def _snapshot(driver) -> dict:
+    return driver.execute_script(_SNAPSHOT)
+
+
+def _settled(driver, title: str) -> dict:
+    """Wait until the page's title shows and Streamlit has finished running the script, twice in
+    a row a moment apart (charts and tables paint after the script ends); returns that page."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    seen: list[dict] = []
+
+    def ready(d) -> dict | bool:
+        page = _snapshot(d)
+        quiet = title in page["headings"] and not page["busy"] and not page["stale"]
+        seen[:] = [*seen[-1:], page] if quiet else []
+        return page if len(seen) == 2 and seen[0]["body"] == page["body"] else False
+
+    return WebDriverWait(driver, WAIT, poll_frequency=0.5).until(ready)
+
+
+def _click(driver, css: str, text: str) -> None:
+    """Click the first visible element matching ``css`` whose text ends with ``text`` (icons
+    come first)."""
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def ready(d) -> bool:
-        headings = [h.text for h in d.find_elements(By.CSS_SELECTOR, "h1")]
-        running = d.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']")
-        skeleton = d.find_elements(By.CSS_SELECTOR, "[data-testid='stSkeleton']")
-        return title in headings and not running and not skeleton
+    def clicked(d) -> bool:
+        for element in d.find_elements(By.CSS_SELECTOR, css):
+            if element.is_displayed() and element.text.strip().endswith(text):
+                element.click()
+                return True
+        return False
 
-    WebDriverWait(driver, WAIT, poll_frequency=0.25).until(ready)
-    time.sleep(1.0)  # charts and tables paint after the script ends
-
-
-def _nav(driver, label: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    links = driver.find_elements(By.CSS_SELECTOR, "a[data-testid='stTopNavLink']")
-    target = next(a for a in links if a.text.splitlines()[-1] == label)
-    target.click()
-    _settled(driver, label)
+    retried = (StaleElementReferenceException, ElementClickInterceptedException)
+    WebDriverWait(driver, WAIT, poll_frequency=0.25, ignored_exceptions=retried).until(clicked)
 
 
-def _no_injection(driver) -> None:
+def _no_injection(driver, page: dict) -> None:
     """No script ran from a mention (no alert box) and no javascript: link is on the page."""
     from selenium.common.exceptions import NoAlertPresentException
-    from selenium.webdriver.common.by import By
 
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text  # noqa: B018
-    hrefs = [a.get_attribute("href") or "" for a in driver.find_elements(By.TAG_NAME, "a")]
-    assert not [h for h in hrefs if h.lower().startswith("javascript:")]
-    assert not driver.find_elements(By.XPATH, "//b[text()='bob']")
+    assert not [h for h in page["hrefs"] if h.strip().lower().startswith("javascript:")]
+    assert not page["injected"]
+    assert not page["exceptions"]
 
 
 def test_click_through_every_page(served: tuple[str, Seeded], browser, sqlite_engine: Engine):
-    from selenium.webdriver.common.by import By
-
     url, seeded = served
     ARTIFACTS.mkdir(exist_ok=True)
     browser.get(url)
-    _settled(browser, "Live")
     for label in PAGES:
         if label != "Live":
-            _nav(browser, label)
-        _no_injection(browser)
-        assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
-        body = browser.find_element(By.TAG_NAME, "body").text
+            _click(browser, "a[data-testid='stTopNavLink']", label)
+        page = _settled(browser, label)
+        _no_injection(browser, page)
         slug = label.lower().replace(" & ", "-").replace(" ", "-")
         browser.save_screenshot(str(ARTIFACTS / f"dashboard-{slug}.png"))
         if label == "Spreading now":
-            assert HOSTILE_TEXT.split("!")[0] in body
-            assert '<script>alert("xss")</script>' in body  # shown as text, not run
-            assert HOSTILE_AUTHOR in body
-            button = next(
-                b for b in browser.find_elements(By.TAG_NAME, "button")
-                if b.text.endswith("Send alert now")
-            )  # fmt: skip
-            button.click()
+            assert HOSTILE_TEXT.split("!")[0] in page["body"]
+            assert '<script>alert("xss")</script>' in page["body"]  # shown as text, not run
+            assert plain(HOSTILE_AUTHOR) in page["body"]
+            assert not BIDI.intersection(page["body"])
+            _click(browser, "button", "Send alert now")
             _queued(sqlite_engine, seeded.spreading)
 
 

@@ -3,21 +3,29 @@ local PostgreSQL: what each page shows, that its filters change it, that its act
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 import yaml
-from sqlalchemy import Engine, delete, select
+from google.protobuf import text_format
+from sqlalchemy import Engine, delete, select, update
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Dataframe
 
-from dashboard import context
+from dashboard import context, queries
 from dashboard.passwords import hash_password
-from dashboard.safe import md
-from monitor.storage.tables import Alert, Forecast, Response, SentimentCorrection
+from dashboard.safe import md, plain
+from monitor.storage.tables import Alert, CollectorState, Forecast, Response, SentimentCorrection
 from tests.support import ROOT
 from tests.test_dashboard_seed import (
+    BIDI,
     HOSTILE_AUTHOR,
     HOSTILE_TEXT,
     INCIDENT_TITLE,
@@ -75,6 +83,10 @@ def table(at: AppTest, n: int = 0):
     return at.dataframe[n].value
 
 
+def state_of(engine: Engine, mention_id: int) -> str:
+    return rows_of(engine, Response, Response.mention_id == mention_id)[0].status
+
+
 def rows_of(engine: Engine, model: type, *where: object) -> list:
     with engine.connect() as conn:
         return list(conn.execute(select(model).where(*where)))
@@ -89,7 +101,7 @@ def test_live_shows_counts_feed_and_what_spreads(start: Start, seeded: Seeded):
     metrics = {m.label.split()[-1]: m.value for m in at.metric}
     assert metrics == {"Mentions": "5", "Negative": "2", "Neutral": "1", "Positive": "1"}
     feed = table(at)
-    assert list(feed["text"])[2] == HOSTILE_TEXT  # shown as data, newest first
+    assert list(feed["text"])[2] == plain(HOSTILE_TEXT)  # shown as data, newest first
     assert list(feed["sentiment"]) == ["unscored", "neutral", "negative", "positive", "negative"]
     assert feed["link"].isna().sum() == 1  # the javascript: URL gets no link
     page = texts(at)
@@ -108,6 +120,14 @@ def test_live_shows_counts_feed_and_what_spreads(start: Start, seeded: Seeded):
         (lambda at: at.toggle(key="live-competitors").set_value(True), 6),
         (lambda at: at.button_group(key="live-period").set_value("7 d"), 7),
         (lambda at: at.button_group(key="live-period").set_value("1 h"), 3),
+        (lambda at: at.multiselect(key="live-source").set_value(["reddit"]), 1),
+        (
+            lambda at: (
+                at.button_group(key="live-period").set_value("7 d"),
+                at.toggle(key="live-unanswered").set_value(True),
+            ),
+            5,
+        ),
     ],
 )
 def test_live_filters_change_the_feed(start: Start, seeded: Seeded, change, expected: int):
@@ -116,6 +136,18 @@ def test_live_filters_change_the_feed(start: Start, seeded: Seeded, change, expe
     at.run()
     assert not at.exception
     assert len(table(at)) == expected
+
+
+def test_live_custom_dates(start: Start, seeded: Seeded):
+    at = start()
+    at.button_group(key="live-period").set_value("Custom").run()
+    today = seeded.now.date()  # AppTest has no browser time zone: the dashboard uses UTC
+    at.date_input(key="live-dates").set_value(
+        (today - timedelta(days=6), today - timedelta(days=4))
+    )
+    at.run()
+    assert not at.exception
+    assert list(table(at)["text"]) == ["Parkeo charged me twice for one hour of parking"]
 
 
 def test_live_on_an_empty_database_says_what_to_do(start: Start, engine: Engine):
@@ -210,11 +242,26 @@ def test_incidents_show_growth_languages_and_timeline(start: Start, seeded: Seed
     timeline = table(at, 1)
     assert "first public answer" in list(timeline["event"])
     members = table(at, 2)
-    assert len(members) == 3 and HOSTILE_TEXT in list(members["text"])
+    assert len(members) == 3 and plain(HOSTILE_TEXT) in list(members["text"])
     at.button_group(key="inc-period").set_value("48 h").run()
     assert at.subheader  # still active in the last 48 h
     at.toggle(key="inc-open").set_value(False).run()
     assert len(at.selectbox(key="inc-chosen").options) == 1
+
+
+def test_incident_actions_write_to_the_database(start: Start, seeded: Seeded, engine: Engine):
+    at = start("views/incidents.py")
+    key = f"inc{seeded.incident}-{seeded.spreading}"
+    at.text_input(key=f"{key}-assignee").input("Robin")
+    at.button(key=f"{key}-assign").click().run()
+    response = rows_of(engine, Response, Response.mention_id == seeded.spreading)[0]
+    assert (response.status, response.assignee) == ("assigned", "Robin")
+    at.button(key=f"{key}-dismiss").click().run()
+    assert (
+        rows_of(engine, Response, Response.mention_id == seeded.spreading)[0].status == "dismissed"
+    )
+    at.button(key=f"{key}-reopen").click().run()
+    assert rows_of(engine, Response, Response.mention_id == seeded.spreading)[0].status == "new"
 
 
 def test_incidents_empty_state(start: Start, engine: Engine):
@@ -333,6 +380,34 @@ def test_settings_edit_is_validated_and_saved(
     assert "within 45 min" in at.caption[0].value
 
 
+def test_corrections_are_exported_for_retraining(
+    start: Start, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+):
+    at = start("views/spreading.py")
+    key = f"spread-{seeded.spreading}"
+    at.text_input(key="vigie-user-name").input("Alex")
+    at.button_group(key=f"{key}-label").set_value("positive")
+    at.button(key=f"{key}-correct").click().run()
+    handed: dict[str, bytes] = {}  # the files the page gives the browser to download
+    add = MediaFileManager.add
+
+    def keep(self, data, mimetype, coordinates, file_name=None, **options):
+        handed[file_name or ""] = data
+        return add(self, data, mimetype, coordinates, file_name, **options)
+
+    monkeypatch.setattr(MediaFileManager, "add", keep)
+    at = start("views/settings.py")
+    assert {m.label: m.value for m in at.metric}["Sentiment corrections"] == "1"
+    (csv,) = [data for name, data in handed.items() if name.startswith("vigie-corrections-")]
+    rows = pd.read_csv(io.BytesIO(csv), keep_default_na=False)
+    assert rows.loc[0, ["label", "model_label", "corrected_by"]].tolist() == [
+        "positive",
+        "negative",
+        "Alex",
+    ]
+    assert rows.loc[0, "text"] == HOSTILE_TEXT  # exported as written, for retraining
+
+
 def test_reports_page_has_an_empty_state_or_the_reports_engineers_page(
     start: Start, seeded: Seeded
 ):
@@ -358,6 +433,16 @@ def test_password_gate(start: Start, seeded: Seeded, monkeypatch: pytest.MonkeyP
     at.text_input(key="vigie-password-input").input("correct horse")
     at.button[0].click().run()
     assert at.title[0].value == "Live" and at.dataframe
+
+
+def test_password_hash_from_streamlit_secrets(start: Start, seeded: Seeded):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["VIGIE_DASHBOARD_PASSWORD_HASH"] = hash_password("correct horse")
+    at.run()
+    assert "protected by a password" in at.caption[0].value and not at.metric
+    at.text_input(key="vigie-password-input").input("correct horse")
+    at.button[0].click().run()
+    assert at.title[0].value == "Live" and at.metric
 
 
 def test_a_damaged_hash_is_a_clear_error(start: Start, monkeypatch: pytest.MonkeyPatch):
@@ -408,3 +493,68 @@ def test_config_error_is_shown_by_key(start: Start, tmp_path: Path, monkeypatch)
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert "brands" in at.code[0].value
     assert not at.metric
+
+
+# --- hostile text -------------------------------------------------------------------------------
+
+
+def shown(at: AppTest) -> tuple[list[str], list[pd.DataFrame]]:
+    """Every element of the page as its protobuf text (what the browser receives), and the data
+    of every table (sent as Arrow bytes, read back as frames)."""
+    protos, tables = [], []
+    for node in [*at.main, *at.sidebar]:
+        if isinstance(node, Dataframe):
+            tables.append(node.value)
+        elif node.proto is not None:
+            protos.append(text_format.MessageToString(node.proto, as_utf8=True))
+    return protos, tables
+
+
+def cells(tables: list[pd.DataFrame]) -> list[str]:
+    return [v for t in tables for c in t.columns for v in t[c].tolist() if isinstance(v, str)]
+
+
+PAGES_WITH_MENTIONS = {
+    "Live": (None, "table"),
+    "Spreading now": ("views/spreading.py", "markdown"),
+    "Incidents": ("views/incidents.py", "both"),
+    "Inbox": ("views/inbox.py", "table"),
+    "Trends": ("views/trends.py", None),
+    "Sources & settings": ("views/settings.py", "error"),
+}
+
+
+@pytest.mark.parametrize("title", list(PAGES_WITH_MENTIONS))
+def test_hostile_text_stays_inert(start: Start, seeded: Seeded, engine: Engine, title: str):
+    """Script, HTML, Markdown, LaTeX, icons and bidi overrides from a mention (or an error a
+    source returned) are shown as plain text on every page, never interpreted."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(CollectorState)
+            .where(CollectorState.source == "reddit")
+            .values(last_error=HOSTILE_TEXT)
+        )
+    queries.send_alert_now(engine, seeded.spreading, seeded.now, HOSTILE_AUTHOR)
+    path, where = PAGES_WITH_MENTIONS[title]
+    at = start(path)
+    assert at.title[0].value == title
+    protos, tables = shown(at)
+    assert not [p for p in protos if "allow_html: true" in p]
+    assert not [p for p in protos if BIDI.intersection(p)]
+    markdown = texts(at) + "\n".join(h.value for h in [*at.title, *at.subheader])
+    assert not re.search(r"(?<!\\)<(script|img|b>)", markdown)  # every "<" is escaped
+    assert not [c for c in cells(tables) if BIDI.intersection(c)]
+    if where in ("table", "both"):
+        assert plain(HOSTILE_TEXT) in cells(tables)
+    if where in ("markdown", "both"):
+        assert md(HOSTILE_TEXT) in markdown
+    if where == "error":
+        assert plain(HOSTILE_TEXT) in cells(tables)
+
+
+def test_no_page_lets_html_through():
+    """Mention text reaches the page only through escaped Markdown or table cells."""
+    sources = sorted((ROOT / "dashboard").rglob("*.py"))
+    assert sources
+    assert [p.name for p in sources if "unsafe_allow_html" in p.read_text()] == []
+    assert [p.name for p in sources if "st.html(" in p.read_text()] == []

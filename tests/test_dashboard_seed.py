@@ -27,9 +27,12 @@ from monitor.storage.tables import (
     Sentiment,
 )
 
+# Right-to-left override and isolates: "receipt_\u202efdp.exe" reads as "receipt_exe.pdf".
+BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 HOSTILE_TEXT = (
     'Fined although I paid my subscription! <script>alert("xss")</script> '
-    "[click](javascript:alert(1)) **bold** :red[fake] $x^2$"
+    "[click](javascript:alert(1)) **bold** :red[fake] $x^2$ receipt_\u202efdp.exe\u202c "
+    "\u2067@Parkeo\u2069 <img src=x onerror=alert(2)> # heading\n---\n| a | b |"
 )
 HOSTILE_AUTHOR = "angry_<b>bob</b>"
 JS_URL = "javascript:alert(document.cookie)"

@@ -102,8 +102,8 @@ def table(rows: pd.DataFrame) -> None:
             "assignee": rows["assignee"].fillna(""),
             "waited": rows["minutes"].map(lambda m: components.duration(m, "")),
             "source": rows["source"],
-            "author": rows["author"],
-            "text": rows["text"],
+            "author": rows["author"].map(components.plain),
+            "text": rows["text"].map(components.plain),
             "link": rows["url"].map(components.safe_url),
         }
     )
@@ -133,9 +133,9 @@ def table(rows: pd.DataFrame) -> None:
 
 
 def _choice_label(row: dict) -> str:
-    text = " ".join(str(row["text"]).split())
+    text = " ".join(components.plain(str(row["text"])).split())
     flag = "LATE · " if row["breached"] else ""
-    return f"{flag}{row['state']} · {row.get('author') or '?'} · {text[:70]}"
+    return f"{flag}{row['state']} · {components.plain(row.get('author') or '?')} · {text[:70]}"
 
 
 def work_on(rows: pd.DataFrame) -> None:

@@ -29,7 +29,7 @@ def options() -> None:
 
 
 def _label(row: Mapping[str, Any]) -> str:
-    title = " ".join(str(row["title"]).split())
+    title = " ".join(components.plain(str(row["title"])).split())
     title = title if len(title) <= 70 else title[:69] + "…"
     return f"{row['risk']:.0%} · {title} ({row['size']:,})"
 

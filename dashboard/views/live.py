@@ -19,7 +19,7 @@ PAGE_ROWS = 200
 
 def filter_widgets(cfg: VigieConfig) -> None:
     """The filters, in the sidebar; their values are read back from session state."""
-    facets = context.facet_values(context.since(days=30))
+    facets = context.facet_values(tuple(context.watched_brands(cfg)), context.since(days=30))
     with st.sidebar:
         st.subheader("Filters")
         st.segmented_control(

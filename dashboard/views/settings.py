@@ -96,7 +96,7 @@ def sources_tab(cfg: VigieConfig) -> None:
             "last_items": table.get("last_items"),
             "items_total": table.get("items_total"),
             "failures": table.get("consecutive_failures"),
-            "last_error": table.get("last_error"),
+            "last_error": table.get("last_error", pd.Series(dtype=object)).map(components.plain),
         }
     )
     st.dataframe(
@@ -128,6 +128,8 @@ def alerts_tab() -> None:
     columns[1].metric("Retrying after an error", failing, border=True)
     columns[2].metric("Sent (latest 100)", int((alerts["status"] == "sent").sum()), border=True)
     tz = context.timezone()
+    for column in ("title", "last_error"):  # titles quote mention text
+        alerts[column] = alerts[column].map(components.plain)
     for column in ("created_at", "next_attempt_at", "sent_at"):
         alerts[column] = alerts[column].map(lambda t: components.local(t, tz))
     st.dataframe(
@@ -252,7 +254,7 @@ def access_text() -> str:
     settings = context.settings()
     if auth.oidc_configured():
         return "single sign-on (st.login)"
-    if settings.dashboard_password_hash is not None:
+    if auth.password_hash(settings) is not None:
         return "password"
     return "this machine only (no login)"
 

@@ -61,6 +61,8 @@ class Mention(Base):
         UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
         Index("ix_mentions_brand_created", "brand", "created_at"),
         Index("ix_mentions_created", "created_at"),
+        Index("ix_mentions_source_brand_created", "source", "brand", "created_at"),
+        Index("ix_mentions_language_brand_created", "language", "brand", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
