@@ -42,6 +42,10 @@ class Account:
 _ACCOUNTS: dict[tuple[str, str], Account] = {}
 
 
+class SessionRejected(Exception):
+    """The server refused the session mid-run; the next run logs in again with the password."""
+
+
 def _account(service: str, handle: str, timeout: float) -> Account:
     key = (service, handle)
     if key not in _ACCOUNTS:
@@ -106,9 +110,11 @@ class BlueskyCollector(ApiCollector):
                 ):
                     state[name] = position
                     yield Batch(mentions, dict(state))
-        except at.UnauthorizedError:
-            self.account.logged_in = False  # session revoked or expired: log in again next run
-            raise
+        except at.UnauthorizedError as exc:
+            self.account.logged_in = False
+            raise SessionRejected(
+                f"Unauthorized: session expired or revoked ({exc}); logging in again next run"
+            ) from exc
 
     def _page(self, query: str, now: datetime, token: str | None, floor: float | None) -> Page:
         since = (

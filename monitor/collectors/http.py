@@ -107,22 +107,28 @@ class Meter:
 
 
 class TimeoutAdapter(HTTPAdapter):
-    """``requests`` has no session-wide timeout; client libraries that own the call get one."""
+    """``requests`` has no session-wide timeout; client libraries that own the call get one.
 
-    def __init__(self, timeout: float, **kwargs: Any) -> None:
+    With ``override`` the source's timeout also replaces one the library passes itself (prawcore
+    sends a fixed 16 s with every request)."""
+
+    def __init__(self, timeout: float, override: bool = False, **kwargs: Any) -> None:
         self.timeout = timeout
+        self.override = override
         super().__init__(**kwargs)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        if kwargs.get("timeout") is None:
+        if self.override or kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)
 
 
-def make_session(timeout: float, user_agent: str = USER_AGENT) -> requests.Session:
+def make_session(
+    timeout: float, user_agent: str = USER_AGENT, override: bool = False
+) -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = user_agent
-    adapter = TimeoutAdapter(timeout)
+    adapter = TimeoutAdapter(timeout, override)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session

@@ -71,7 +71,8 @@ class RedditCollector(ApiCollector):
             timeout=max(1, round(options.timeout_seconds)),
             check_for_updates=False,
             check_for_async=False,
-            requestor_kwargs={"session": make_session(options.timeout_seconds)},
+            # prawcore passes its own 16 s to every request, whatever praw's ``timeout`` says
+            requestor_kwargs={"session": make_session(options.timeout_seconds, override=True)},
         )
         self.reddit.read_only = True
 
