@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, select
 
 from monitor.clock import ManualClock
 from monitor.config import Settings, VigieConfig, load_config
-from monitor.reports import registry
+from monitor.reports import html, registry
 from monitor.reports.period import Week
 from monitor.reports.weekly import GeneratedReport, deliver, generate, send_due_reports
 from monitor.scheduler import Pipeline, build_schedule
@@ -223,6 +223,22 @@ def test_hostile_mention_text_is_escaped_in_the_html(report: GeneratedReport):
     assert HOSTILE_TEXT not in page and HOSTILE_AUTHOR not in page
 
 
+@pytest.mark.parametrize(
+    ("dashboard_url", "link"),
+    [
+        ("https://vigie.example.com/", "https://vigie.example.com/reports"),
+        ("http://intranet.example:8501", "http://intranet.example:8501/reports"),
+        ("http://localhost:8501", None),  # would open the reader's own machine
+        ("http://127.0.0.1:8501", None),
+        ("javascript:alert(1)//", None),
+    ],
+)
+def test_the_report_links_the_dashboard_only_where_readers_can_reach_it(
+    dashboard_url: str, link: str | None
+):
+    assert html.reports_link(dashboard_url) == link
+
+
 def test_email_arrives_with_inline_images_and_attachments(
     report: GeneratedReport,
     module_engine: Engine,
@@ -366,7 +382,7 @@ def test_dashboard_page_lists_and_offers_the_report(
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{seeded_db}")
     monkeypatch.setenv("VIGIE_CONFIG", str(ROOT / "vigie.example.yaml"))
-    app = AppTest.from_file(str(ROOT / "dashboard" / "pages" / "reports.py"), default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "dashboard" / "views" / "reports.py"), default_timeout=60)
     app.run()
     assert not app.exception
     assert app.title[0].value == "Reports"
@@ -402,5 +418,5 @@ def test_report_renders_in_headless_chromium(report: GeneratedReport):
     image = Image.open(shot).convert("RGB")
     assert image.size == (760, 3400)
     header = image.crop((60, 40, 700, 120))  # the dark title band was painted
-    assert min(sum(px) for px in header.getdata()) < 150
+    assert min(sum(px) for px in header.get_flattened_data()) < 150
     assert len(image.getcolors(maxcolors=1 << 20)) > 500  # charts, not a blank page

@@ -52,6 +52,19 @@ def safe_url(url: str | None) -> str | None:
     return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+LOOPBACK = ("localhost", "::1", "0.0.0.0")  # and 127.*
+
+
+def reports_link(dashboard_url: str | None) -> str | None:
+    """The dashboard's reports page, unless the URL only works on the machine that sent it:
+    a ``localhost`` link in an e-mailed report would lead every reader to their own computer."""
+    url = safe_url(dashboard_url)
+    host = urlsplit(url).hostname if url else None
+    if not url or not host or host in LOOPBACK or host.startswith("127."):
+        return None
+    return url.rstrip("/") + "/reports"
+
+
 def _img(src: ImageSource, name: str, alt: str, charts: dict[str, bytes]) -> str:
     if name not in charts:
         return ""
@@ -327,9 +340,8 @@ def _header(f: WeeklyFigures) -> str:
 
 def _footer(f: WeeklyFigures, dashboard_url: str | None) -> str:
     zone = f.week.zone
-    link = ""
-    if dashboard_url and safe_url(dashboard_url):
-        link = " · " + _link(dashboard_url.rstrip("/") + "/reports", "All reports in Vigie")
+    reports = reports_link(dashboard_url)
+    link = " · " + _link(reports, "All reports in Vigie") if reports else ""
     return (
         f'<tr><td style="padding:16px 24px 24px;font-size:11px;color:{MUTED};line-height:1.5">'
         f"Weeks run Monday 00:00 to Sunday 24:00 ({escape(zone.key)}). Figures as of "

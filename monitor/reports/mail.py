@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 
 from monitor.reports import format as fmt
@@ -13,6 +14,9 @@ from monitor.reports import html
 from monitor.reports.figures import WeeklyFigures
 
 DOMAIN = "vigie.local"
+# CRLF line ends and 7-bit transfer encodings (quoted-printable, base64): smtplib sends bytes as
+# they are, and servers refuse bare LF or lines over 998 characters.
+POLICY = SMTP.clone(cte_type="7bit")
 
 
 def content_id(name: str, figures: WeeklyFigures) -> str:
@@ -51,8 +55,9 @@ def plain_text(figures: WeeklyFigures, dashboard_url: str | None) -> str:
         lines += [f"  - {t.name}: {t.count} (last week {t.previous})" for t in figures.topics]
         lines.append("")
     lines.append("The full report is attached as PDF, with its numbers as CSV.")
-    if dashboard_url and html.safe_url(dashboard_url):
-        lines.append(f"All reports: {dashboard_url.rstrip('/')}/reports")
+    reports = html.reports_link(dashboard_url)
+    if reports:
+        lines.append(f"All reports: {reports}")
     return "\n".join(lines)
 
 
@@ -67,7 +72,7 @@ def compose(
 ) -> EmailMessage:
     """multipart/mixed: (text | related(html, images)) + attachments given as
     ``filename -> (data, maintype, subtype)``."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = subject(figures)
     msg["From"] = sender
     msg["To"] = ", ".join(recipients) if recipients else "undisclosed-recipients:;"
