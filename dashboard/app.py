@@ -22,19 +22,16 @@ HERE = Path(__file__).resolve().parent
 # Not "pages/": Streamlit runs the files of a pages/ folder by themselves, skipping this script
 # and its login, for the first visitor after a restart.
 VIEWS = HERE / "views"
-REPORTS = (VIEWS / "reports.py", HERE / "pages" / "reports.py")
 
 
 def _pages() -> list[st.Page]:
-    report = next((path for path in REPORTS if path.exists()), VIEWS / "no_reports.py")
-    reports = st.Page(report, title="Reports", icon=":material/summarize:", url_path="reports")
     return [
         st.Page(VIEWS / "live.py", title="Live", icon=":material/dynamic_feed:", default=True),
         st.Page(VIEWS / "spreading.py", title="Spreading now", icon=":material/trending_up:"),
         st.Page(VIEWS / "incidents.py", title="Incidents", icon=":material/crisis_alert:"),
         st.Page(VIEWS / "inbox.py", title="Inbox", icon=":material/inbox:"),
         st.Page(VIEWS / "trends.py", title="Trends", icon=":material/monitoring:"),
-        reports,
+        st.Page(VIEWS / "reports.py", title="Reports", icon=":material/summarize:"),
         st.Page(VIEWS / "settings.py", title="Sources & settings", icon=":material/tune:"),
     ]
 

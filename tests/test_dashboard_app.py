@@ -408,15 +408,10 @@ def test_corrections_are_exported_for_retraining(
     assert rows.loc[0, "text"] == HOSTILE_TEXT  # exported as written, for retraining
 
 
-def test_reports_page_has_an_empty_state_or_the_reports_engineers_page(
-    start: Start, seeded: Seeded
-):
-    installed = (ROOT / "dashboard" / "views" / "reports.py").exists()
-    page = "views/reports.py" if installed else "views/no_reports.py"
-    at = start(page)
+def test_reports_page_says_how_to_get_a_first_report(start: Start, seeded: Seeded):
+    at = start("views/reports.py")
     assert at.title[0].value == "Reports"
-    if not installed:
-        assert "Trends shows the same figures" in at.info[0].value
+    assert "No report for" in at.info[0].value and "generate one above" in at.info[0].value
 
 
 # --- access -------------------------------------------------------------------------------------
