@@ -1,4 +1,4 @@
-"""Command line: `python -m models.sentiment evaluate FILE.tsv` and `... predict < texts`."""
+"""Command line: `python -m models.sentiment evaluate FILE.tsv`, `predict < texts`, `train`."""
 
 import argparse
 import json
@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from models.sentiment import load
+from models.sentiment.data import SENTIMENT_DATA
 
 STDIN_BATCH = 256
 
@@ -39,6 +40,20 @@ def _emit(model, texts: list[str]) -> None:
     sys.stdout.flush()
 
 
+def _train(args: argparse.Namespace) -> int:
+    from models.sentiment.evaluate import evaluate_file
+    from models.sentiment.train import train
+
+    train()
+    model = load(None)
+    scores = {}
+    for path in sorted((SENTIMENT_DATA / "xlmt").glob("*-val.tsv")):
+        scores[path.name.split("-")[0]] = evaluate_file(model, path)[0]["macro_f1"]
+    scores["mean"] = round(sum(scores.values()) / len(scores), 2)
+    print(json.dumps({"model_id": model.model_id, "val_macro_f1": scores}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.sentiment", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -49,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     predict = sub.add_parser("predict", help="one text per stdin line -> one JSON per line")
     predict.add_argument("--model", default=None, help="HF model id or local path")
     predict.set_defaults(run=_predict)
+    trainer = sub.add_parser("train", help="train the bundled model on ../shared/data/sentiment")
+    trainer.set_defaults(run=_train)
     args = parser.parse_args(argv)
     return args.run(args)
 

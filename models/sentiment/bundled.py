@@ -1,13 +1,12 @@
-"""The default model: heads trained on XLM-T over encoders shipped by PyPI packages."""
+"""The default model: the trained ensemble (models/artifacts/sentiment) over PyPI-shipped USE."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from models import complaints
-from models.sentiment.encoders import use_embed
-from models.sentiment.heads import LinearHead
+from models.sentiment.batching import unique
+from models.sentiment.ensemble import Ensemble
 from models.sentiment.language import detect
 from models.sentiment.prediction import LABELS, Prediction
 from models.sentiment.text import normalize
@@ -16,28 +15,33 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "sentiment"
 
 
 class BundledModel:
-    """USE embeddings + a logistic-regression head; stateless after load, safe to share."""
+    """USE + n-gram ensemble; stateless after load, safe to share between threads."""
 
     def __init__(self, artifacts: Path = ARTIFACTS) -> None:
-        meta = json.loads((artifacts / "meta.json").read_text())
-        self.model_id: str = meta["model_id"]
-        self.head = LinearHead.load(artifacts / "use_head.npz")
+        self.ensemble, self.model_id = Ensemble.load(artifacts)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """(n, 3) sentiment probabilities in LABELS order."""
-        return self.head.proba(use_embed(texts))
+        """(n, 3) probabilities in LABELS order; each distinct normalised text is scored once."""
+        distinct, inverse = unique([normalize(t) for t in texts])
+        if not distinct:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        return self.ensemble.proba(distinct)[inverse]
 
     def predict(self, texts: list[str]) -> list[Prediction]:
-        clean = [normalize(t) for t in texts]
-        proba = self.predict_proba(clean)
-        complaint = complaints.complaint_scores(texts, proba[:, 0])
-        return [
+        distinct, inverse = unique([normalize(t) for t in texts])
+        if not distinct:
+            return []
+        proba = self.ensemble.proba(distinct)
+        languages = [detect(t.replace("@user", "").replace("http", "")) for t in distinct]
+        complaint = complaints.complaint_scores(distinct, proba[:, 0])
+        per_text = [
             Prediction(
                 label=LABELS[int(p.argmax())],
                 score=float(p.max()),
-                language=detect(t.replace("@user", "").replace("http", "")),
+                language=lang,
                 is_complaint=bool(c >= complaints.COMPLAINT_THRESHOLD),
                 complaint_score=float(c),
             )
-            for t, p, c in zip(clean, proba, complaint, strict=True)
+            for p, lang, c in zip(proba, languages, complaint, strict=True)
         ]
+        return [per_text[i] for i in inverse]

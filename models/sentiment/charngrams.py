@@ -1,9 +1,12 @@
-"""Character n-gram features: cheap, language-agnostic evidence the sentence encoder misses.
+"""Hashed n-gram tf-idf heads: cheap, local evidence (negations, emoji, slang) the encoder misses.
 
-Hashing keeps the feature map stateless, so only an idf vector and a linear head are stored.
+Two views of a text share the code: character n-grams within words, and unigrams + bigrams of
+USE sentencepiece ids. Hashing keeps the feature maps stateless, so only an idf vector and a
+linear head are stored per view.
 """
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -11,16 +14,31 @@ from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 
+from models.sentiment.encoders import tokenize
 from models.sentiment.heads import LinearHead
 
 N_FEATURES = 2**18
-VECTORIZER = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 4), n_features=N_FEATURES,
-                               alternate_sign=False, norm=None, lowercase=True)
+CHAR = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 4), n_features=N_FEATURES,
+                         alternate_sign=False, norm=None, lowercase=True)
+PIECE = HashingVectorizer(analyzer=str.split, n_features=N_FEATURES, alternate_sign=False,
+                          norm=None)
+VIEWS: tuple[str, ...] = ("char", "piece")
 
 
-def counts(texts: list[str]) -> sparse.csr_matrix:
-    """Raw hashed n-gram counts (the input to both idf fitting and features)."""
-    return VECTORIZER.transform(texts).tocsr()
+def piece_documents(texts: list[str]) -> list[str]:
+    """Each text as space-separated sentencepiece unigram and bigram tokens."""
+    docs = []
+    for ids in tokenize(texts):
+        unigrams = " ".join(f"p{a}" for a in ids)
+        docs.append(unigrams + " " + " ".join(f"b{a}_{b}" for a, b in pairwise(ids)))
+    return docs
+
+
+def counts(texts: list[str], view: str = "char") -> sparse.csr_matrix:
+    """Raw hashed n-gram counts of one view (the input to both idf fitting and features)."""
+    if view == "piece":
+        return PIECE.transform(piece_documents(texts)).tocsr()
+    return CHAR.transform(texts).tocsr()
 
 
 def fit_idf(matrix: sparse.csr_matrix) -> np.ndarray:
@@ -38,21 +56,23 @@ def tfidf(matrix: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
 
 @dataclass(frozen=True)
 class CharNgramModel:
-    """Hashed char n-gram tf-idf + linear head."""
+    """Hashed n-gram tf-idf of one view + linear head."""
 
     idf: np.ndarray
     head: LinearHead
+    view: str = "char"
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        features = tfidf(counts(texts), self.idf)
+        features = tfidf(counts(texts, self.view), self.idf)
         return np.asarray(features @ self.head.weight.T) + self.head.bias
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, idf=self.idf.astype(np.float16),
-                            weight=self.head.weight.astype(np.float16), bias=self.head.bias)
+                            weight=self.head.weight.astype(np.float16), bias=self.head.bias,
+                            view=np.array(self.view))
 
     @classmethod
     def load(cls, path: Path) -> "CharNgramModel":
         with np.load(path) as z:
             head = LinearHead(z["weight"].astype(np.float32), z["bias"].astype(np.float32))
-            return cls(z["idf"].astype(np.float32), head)
+            return cls(z["idf"].astype(np.float32), head, str(z["view"]))

@@ -8,6 +8,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-
 _HANDLE = re.compile(r"(?<![\w@])@\w{1,30}")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+# "RT @someone: " prefixes: a retweet reads like its original and should be scored once with it.
+_RETWEET = re.compile(r"^(?:RT\s+@user:?\s*)+")
 
 
 def sanitize(text: str) -> str:
@@ -23,4 +25,4 @@ def sanitize(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Sanitize and mask handles and links the way the XLM-T training tweets are masked."""
-    return _URL.sub("http", _HANDLE.sub("@user", sanitize(text)))
+    return _RETWEET.sub("", _URL.sub("http", _HANDLE.sub("@user", sanitize(text))))

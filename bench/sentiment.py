@@ -1,0 +1,92 @@
+"""Sentiment scoring speed on a realistic stream: throughput, naive baseline, RSS, load time.
+
+20,000 mentions are drawn (seeded) from real tweets in ../shared/data (XLM-T val, support
+tweets), with the repetition real streams have: exact duplicates and "RT @someone: " copies.
+`predict` is timed on the whole stream in batches of 256 (as monitor/scoring.py calls it). The
+naive baseline scores one mention per call with no batching or dedup; it is timed on a subsample
+(--naive, default 1,000) and extrapolated to 20,000. Targets: >= 5x the naive loop, >= 300
+mentions/s on 2 cores, peak RSS <= 1 GB, model load <= 3 s.
+
+    python bench/sentiment.py [--n 20000] [--naive 1000] [--model NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.complaints_eval import SUPPORT_TWEETS, read_support  # noqa: E402
+from models.sentiment import load  # noqa: E402
+from models.sentiment.data import SENTIMENT_DATA, xlmt_split  # noqa: E402
+
+BATCH = 256
+DUPLICATE_RATE = 0.25
+RETWEET_RATE = 0.15
+
+
+def stream(n: int, seed: int = 0) -> list[str]:
+    """n mentions: originals from real tweets, then duplicates and retweet copies mixed in."""
+    pool = [t for _, texts in xlmt_split("val").values() for t in texts]
+    pool += [t for t, inbound, _ in zip(*read_support(SUPPORT_TWEETS), strict=True) if inbound]
+    rng = random.Random(seed)
+    out: list[str] = []
+    while len(out) < n:
+        draw = rng.random()
+        if out and draw < DUPLICATE_RATE:
+            out.append(rng.choice(out))
+        elif out and draw < DUPLICATE_RATE + RETWEET_RATE:
+            out.append(f"RT @fan{rng.randrange(10_000)}: {rng.choice(out)}")
+        else:
+            out.append(rng.choice(pool))
+    return out
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--naive", type=int, default=1_000)
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args(argv)
+    if not (SENTIMENT_DATA / "xlmt").is_dir() or not SUPPORT_TWEETS.is_file():
+        print(f"bench data not found under {SENTIMENT_DATA.parent}", file=sys.stderr)
+        return 2
+    texts = stream(args.n)
+    print(f"stream: {len(texts)} mentions, {len(set(texts))} distinct")
+
+    start = time.perf_counter()
+    model = load(args.model)
+    model.predict(["warm-up: loads the encoder weights"])
+    load_s = time.perf_counter() - start
+    print(f"model load (first prediction included): {load_s:.2f} s  [target <= 3 s]")
+
+    start = time.perf_counter()
+    for i in range(0, len(texts), BATCH):
+        model.predict(texts[i:i + BATCH])
+    fast = len(texts) / (time.perf_counter() - start)
+    print(f"predict, batches of {BATCH}: {fast:.0f} mentions/s  [target >= 300]")
+
+    sample = texts[:args.naive]
+    start = time.perf_counter()
+    for text in sample:
+        model.predict([text])
+    naive = len(sample) / (time.perf_counter() - start)
+    print(f"naive loop, batch size 1 (measured on {len(sample)}, extrapolated): "
+          f"{naive:.0f} mentions/s, {args.n / naive:.0f} s for {args.n}")
+    print(f"speed-up: {fast / naive:.1f}x  [target >= 5x]")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB  [target <= 1024]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Complaint detection checked on real support traffic: `python -m models.complaints_eval`.
+
+In ../shared/data/support-tweets/ the inbound tweets are customers writing to a brand's support
+account (mostly problems) and the outbound ones are the brands' replies (never complaints). The
+proxy is coarse, since some inbound tweets are thanks or questions, so recall is a lower bound.
+The brand an inbound tweet targets is the author of the reply it got.
+"""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from models import complaints
+from models.sentiment import load
+
+SUPPORT_TWEETS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "support-tweets"
+                  / "twcs-first5000.csv")
+
+
+def read_support(path: Path) -> tuple[list[str], list[bool], list[str | None]]:
+    """(texts, is_inbound, brand that answered the tweet or None) of the support corpus."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["inbound"] in ("True", "False")]
+    author = {r["tweet_id"]: r["author_id"] for r in rows}
+    brands: list[str | None] = []
+    for r in rows:
+        replies = [author[t] for t in (r["response_tweet_id"] or "").split(",") if t in author]
+        brands.append(replies[0] if r["inbound"] == "True" and replies else None)
+    return [r["text"] for r in rows], [r["inbound"] == "True" for r in rows], brands
+
+
+def evaluate(path: Path = SUPPORT_TWEETS, model_name: str | None = None) -> dict:
+    """Precision/recall of is_complaint (inbound = positive) and accuracy of detect_target."""
+    texts, inbound, answered_by = read_support(path)
+    model = load(model_name)
+    flags = [p.is_complaint for p in model.predict(texts)]
+    tp = sum(f and i for f, i in zip(flags, inbound, strict=True))
+    brands = sorted({b for b in answered_by if b})
+    targeted = [(complaints.detect_target(t, brands), b)
+                for t, b in zip(texts, answered_by, strict=True) if b]
+    return {
+        "model_id": model.model_id,
+        "n": len(texts),
+        "inbound": sum(inbound),
+        "flagged": sum(flags),
+        "precision": round(tp / max(sum(flags), 1), 4),
+        "recall": round(tp / max(sum(inbound), 1), 4),
+        "target_n": len(targeted),
+        "target_accuracy": round(sum(g == b for g, b in targeted) / max(len(targeted), 1), 4),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.complaints_eval", description=__doc__)
+    parser.add_argument("file", nargs="?", default=str(SUPPORT_TWEETS))
+    parser.add_argument("--model", default=None, help="HF model id or local path")
+    args = parser.parse_args(argv)
+    if not Path(args.file).is_file():
+        print(f"support tweets not found at {args.file}", file=sys.stderr)
+        return 2
+    print(json.dumps(evaluate(Path(args.file), args.model)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

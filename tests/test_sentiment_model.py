@@ -1,0 +1,164 @@
+"""The sentiment model's contract: interfaces, CLI output, label mapping, languages, batching."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.sentiment import LABELS, Prediction, load
+from models.sentiment.labels import label_matrix
+from models.sentiment.language import detect
+from models.sentiment.train import macro_f1
+
+ROOT = Path(__file__).resolve().parents[1]
+MIXED = [
+    "@Parkeo j'ai payé mon abonnement et je reçois une amende, c'est scandaleux",
+    "Bedankt @Parkeo, de app werkt perfect!",
+    "Is the Parkeo office open on Saturday?",
+    "Das ist der schlechteste Kundenservice, den ich je erlebt habe",
+    "¡Me encanta este nuevo teléfono, es genial!",
+]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load()
+
+
+def _cli(*args: str, stdin: str = "") -> list[str]:
+    done = subprocess.run([sys.executable, "-m", "models.sentiment", *args], input=stdin,
+                          capture_output=True, text=True, cwd=ROOT, check=True, timeout=300)
+    return done.stdout.strip().splitlines()
+
+
+def test_predict_returns_one_valid_prediction_per_text(model) -> None:
+    predictions = model.predict(MIXED)
+    assert len(predictions) == len(MIXED)
+    for p in predictions:
+        assert isinstance(p, Prediction)
+        assert p.label in LABELS
+        assert 1 / 3 <= p.score <= 1.0
+        assert 0.0 <= p.complaint_score <= 1.0
+        assert p.is_complaint == (p.complaint_score >= 0.5)
+    assert model.predict([]) == []
+    assert model.model_id.startswith("vigie-sentiment-") and model.model_id[-1].isdigit()
+
+
+def test_probabilities_are_distributions(model) -> None:
+    proba = model.predict_proba(MIXED)
+    assert proba.shape == (len(MIXED), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_obvious_sentiment(model) -> None:
+    labels = [p.label for p in model.predict(
+        ["I love this, thank you so much, it is wonderful!",
+         "This is terrible, the worst service ever, I am furious"])]
+    assert labels == ["positive", "negative"]
+
+
+def test_duplicates_retweets_and_batching_do_not_change_results(model) -> None:
+    stream = [*MIXED, MIXED[0], "RT @someone: " + MIXED[3], MIXED[1]]
+    together = model.predict(stream)
+    alone = [model.predict([t])[0] for t in stream]
+    for a, b in zip(together, alone, strict=True):
+        assert a.label == b.label and a.language == b.language
+        assert a.score == pytest.approx(b.score, abs=1e-5)
+    assert together[len(MIXED)] == together[0]
+    assert together[len(MIXED) + 1].score == pytest.approx(together[3].score, abs=1e-6)
+
+
+def test_hostile_text_is_scored(model) -> None:
+    hostile = ["\ud800 broken surrogate", "<script>alert(1)</script>", "", "x" * 100_000,
+               "\u202etxet desrever"]
+    assert [p.label in LABELS for p in model.predict(hostile)] == [True] * len(hostile)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Le train est encore en retard ce matin, c'est insupportable", "fr"),
+    ("De trein is weer te laat vanochtend", "nl"),
+    ("Der Zug hat schon wieder Verspätung heute Morgen", "de"),
+    ("El tren llega tarde otra vez esta mañana", "es"),
+    ("Il treno è di nuovo in ritardo stamattina", "it"),
+    ("O comboio está atrasado outra vez esta manhã", "pt"),
+    ("The train is late again this morning", "en"),
+    ("😡😡😡", "und"),
+])
+def test_language_detection(text: str, lang: str) -> None:
+    assert detect(text) == lang
+
+
+def test_evaluate_cli_last_line_is_json(tmp_path: Path) -> None:
+    data = tmp_path / "tiny.tsv"
+    data.write_text("label\ttext\npositive\tI love it, great job\nnegative\tAwful, I hate it\n"
+                    "neutral\tThe shop opens at nine\n", encoding="utf-8")
+    metrics = json.loads(_cli("evaluate", str(data))[-1])
+    assert metrics["n"] == 3
+    assert 0 <= metrics["macro_f1"] <= 100 and 0 <= metrics["accuracy"] <= 100
+
+
+def test_predict_cli_one_json_per_line() -> None:
+    lines = _cli("predict", stdin="I love it\nC'est nul\n")
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 2
+    assert {"label", "score", "language", "is_complaint", "complaint_score",
+            "model_id"} <= set(rows[0])
+
+
+@pytest.mark.parametrize(("id2label", "expected"), [
+    ({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, [0, 1, 2]),
+    ({0: "Negative", 1: "Neutral", 2: "Positive"}, [0, 1, 2]),
+    ({0: "positive", 1: "negative"}, [2, 0]),
+    ({0: "1 star", 1: "2 stars", 2: "3 stars", 3: "4 stars", 4: "5 stars"}, [0, 0, 1, 2, 2]),
+])
+def test_label_mapping(id2label: dict[int, str], expected: list[int]) -> None:
+    assert label_matrix(id2label).argmax(axis=1).tolist() == expected
+
+
+def test_unknown_labels_are_refused() -> None:
+    with pytest.raises(ValueError, match="cannot map"):
+        label_matrix({0: "toxic", 1: "LABEL_1"})
+
+
+def _tiny_transformers_model(path: Path, id2label: dict[int, str]) -> None:
+    """A randomly initialised BERT with its own word-level vocabulary, saved like a download."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "love", "hate", "it", "the"]
+    (path / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(path / "vocab.txt")).save_pretrained(path)
+    config = BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=32, num_labels=len(id2label),
+                        id2label=id2label, label2id={v: k for k, v in id2label.items()})
+    BertForSequenceClassification(config).save_pretrained(path)
+
+
+def test_any_local_transformers_model_plugs_in(tmp_path: Path) -> None:
+    import torch
+
+    torch.manual_seed(0)
+    _tiny_transformers_model(tmp_path, {0: "1 star", 1: "2 stars", 2: "3 stars", 3: "4 stars",
+                                        4: "5 stars"})
+    hf = load(str(tmp_path))
+    texts = ["i love it", "i hate the", "i love it"]
+    predictions = hf.predict(texts)
+    proba = hf.predict_proba(texts)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert [p.label for p in predictions] == [LABELS[int(r.argmax())] for r in proba]
+    assert predictions[0] == predictions[2]
+    assert hf.model_id.startswith(f"hf:{tmp_path}")
+    lines = _cli("predict", "--model", str(tmp_path), stdin="i love it\n")
+    assert json.loads(lines[0])["label"] in LABELS
+
+
+def test_macro_f1_matches_sklearn() -> None:
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    gold, pred = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    assert macro_f1(gold, pred) == pytest.approx(f1_score(gold, pred, average="macro"))
