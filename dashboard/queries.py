@@ -1,8 +1,10 @@
 """Every SQL statement of the dashboard: reads for the pages, writes for people's actions.
 
 Aggregations run in the database, on indexed time ranges, so a page over a million mentions
-ships only the rows it shows. Functions take an Engine and plain values (no Streamlit), so they
-are tested directly and cached by the caller.
+ships only the rows it shows. Counts over periods (Trends' volumes, the Inbox's states) add up the
+hourly rollup (``monitor.storage.rollups``) for the whole hours of the period and count the
+mentions of the partial hours at its edges, so they stay exact. Functions take an Engine and
+plain values (no Streamlit), so they are tested directly and cached by the caller.
 
 A person's sentiment correction wins over the model's reading everywhere it is shown: the
 "effective" label and complaint flag are the latest correction's, else the model's.
@@ -18,6 +20,7 @@ from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Engine,
     FromClause,
@@ -26,6 +29,7 @@ from sqlalchemy import (
     Select,
     Subquery,
     Table,
+    and_,
     case,
     cast,
     extract,
@@ -41,6 +45,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.alerts.outbox import raise_alert
+from monitor.storage import rollups
+from monitor.storage.rollups import HOUR, floor_hour
 from monitor.storage.tables import (
     Alert,
     CollectorState,
@@ -49,6 +55,7 @@ from monitor.storage.tables import (
     Incident,
     IncidentMention,
     Mention,
+    MentionHourly,
     Response,
     Sentiment,
     SentimentCorrection,
@@ -71,6 +78,8 @@ IM: Table = IncidentMention.__table__  # type: ignore[assignment]
 C: Table = SentimentCorrection.__table__  # type: ignore[assignment]
 A: Table = Alert.__table__  # type: ignore[assignment]
 CS: Table = CollectorState.__table__  # type: ignore[assignment]
+H: Table = MentionHourly.__table__  # type: ignore[assignment]
+Span = tuple[datetime | None, datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +172,61 @@ def _period(start: datetime | None, end: datetime | None) -> list[Any]:
     return conds
 
 
+def _ceil_hour(moment: datetime) -> datetime:
+    hour = floor_hour(moment)
+    return hour if hour == moment else hour + HOUR
+
+
+def _cut(span: Span, hour: datetime) -> list[Span]:
+    """``span`` (of whole hours) without ``hour``."""
+    start, end = span
+    if (start is not None and hour < start) or (end is not None and hour >= end):
+        return [span]
+    pieces: list[Span] = [(start, hour), (hour + HOUR, end)]
+    return [(a, b) for a, b in pieces if a is None or b is None or a < b]
+
+
+def _split(
+    engine: Engine,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+    cuts: Sequence[datetime] = (),
+) -> tuple[list[Span], list[Span]]:
+    """The whole hours of [start, end) that the rollup answers for, and the rest, counted from
+    the mentions: the partial hours at both ends, the current hour, and the hours holding a
+    ``cut`` (a time a count changes at, such as an SLA deadline). All raw before the rollup is
+    built."""
+    with engine.connect() as conn:
+        if not rollups.is_built(conn):
+            return [], [(start, end)]
+    first = None if start is None else _ceil_hour(start)
+    last = floor_hour(min(end, now) if end is not None else now)
+    if first is not None and first >= last:
+        return [], [(start, end)]
+    hours: list[Span] = [(first, last)]
+    raw: list[Span] = [(last, end)] if end is None or last < end else []
+    if start is not None and first is not None and start < first:
+        raw.append((start, first))
+    for cut in cuts:
+        hour = floor_hour(cut)
+        kept = [piece for span in hours for piece in _cut(span, hour)]
+        if hour != cut and kept != hours:
+            raw.append((hour, hour + HOUR))
+            hours = kept
+    return hours, raw
+
+
+def _within(column: Any, spans: Sequence[Span]) -> Any:
+    """``column`` inside any of the half-open spans (None: unbounded on that side)."""
+    parts = []
+    for start, end in spans:
+        conds = [column >= start] if start is not None else []
+        conds += [column < end] if end is not None else []
+        parts.append(and_(*conds) if conds else true())
+    return or_(*parts) if parts else false()
+
+
 def _latest_engagement(column: Any) -> Any:
     """The newest non-null value of an engagement count for the outer mention row."""
     return (
@@ -196,9 +260,10 @@ def _mention_columns(view: _View) -> list[Any]:
 
 
 def _frame(engine: Engine, query: Select[Any]) -> pd.DataFrame:
+    """Rows as a DataFrame; plain tuples, as pandas probes each Row for named-tuple fields."""
     with engine.connect() as conn:
         result = conn.execute(query)
-        return pd.DataFrame(result.all(), columns=list(result.keys()))
+        return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
 
 
 def _bucket(engine: Engine, column: Any, grain: Grain) -> Any:
@@ -552,23 +617,80 @@ def inbox(engine: Engine, f: InboxFilter, now: datetime, limit: int = 500) -> pd
 
 
 def inbox_summary(engine: Engine, f: InboxFilter, now: datetime) -> dict[str, Any]:
-    """Counts per state, open complaints past the SLA and first-response times of the period."""
+    """Counts per state, open complaints past the SLA and first-response times of the period.
+
+    The counts come from the rollup except for an assignee (which it does not keep)."""
+    deadline = now - timedelta(minutes=f.sla_minutes)
+    if f.assignee:
+        hours, raw = [], [(f.start, f.end)]
+    else:
+        hours, raw = _split(engine, f.start, f.end, now, cuts=(deadline,))
+    counts = dict.fromkeys(STATES, 0)
+    late = 0
+    for state, mentions, overdue in [
+        *_inbox_counts_raw(engine, f, raw, deadline, now),
+        *_inbox_counts_rollup(engine, f, hours, deadline),
+    ]:
+        counts[state] = counts.get(state, 0) + int(mentions)
+        late += int(overdue or 0)
+    answered = _answered_minutes(engine, f, now)
+    return {"counts": counts, "open_overdue": late, **response_stats(answered, f.sla_minutes)}
+
+
+def _inbox_counts_raw(
+    engine: Engine, f: InboxFilter, spans: Sequence[Span], deadline: datetime, now: datetime
+) -> list[Any]:
+    """(state, complaints, overdue) counted from the mentions of the spans."""
+    if not spans:
+        return []
+    view = _View()
+    scope = InboxFilter(f.brands, (), f.assignee, sla_minutes=f.sla_minutes)
+    overdue = case((view.state.in_(OPEN_STATES) & (M.c.created_at < deadline), 1), else_=0)
+    query = (
+        select(view.state.label("state"), func.count(), func.sum(overdue))
+        .select_from(view.joined())
+        .where(*_inbox_conditions(engine, view, scope, now), _within(M.c.created_at, spans))
+        .group_by(literal_column("state"))
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query))
+
+
+def _inbox_counts_rollup(
+    engine: Engine, f: InboxFilter, spans: Sequence[Span], deadline: datetime
+) -> list[Any]:
+    """(state, complaints, overdue) from whole hours: an open one is late when its hour ended
+    by the deadline (``_split`` leaves the deadline's own hour to the mentions)."""
+    if not spans:
+        return []
+    late = case((H.c.state.in_(OPEN_STATES) & (H.c.hour <= deadline - HOUR), H.c.mentions))
+    query = (
+        select(
+            H.c.state,
+            cast(func.sum(H.c.mentions), BigInteger),
+            cast(func.coalesce(func.sum(late), 0), BigInteger),
+        )
+        .where(H.c.complaint == true(), _within(H.c.hour, spans))
+        .group_by(H.c.state)
+    )
+    if f.brands:
+        query = query.where(H.c.brand.in_(f.brands))
+    with engine.connect() as conn:
+        return list(conn.execute(query))
+
+
+def _answered_minutes(engine: Engine, f: InboxFilter, now: datetime) -> list[float]:
+    """Minutes to the first answer of every answered complaint of the period."""
     view = _View()
     scope = InboxFilter(f.brands, (), f.assignee, f.start, f.end, f.sla_minutes)
-    conds = _inbox_conditions(engine, view, scope, now)
-    deadline = now - timedelta(minutes=f.sla_minutes)
-    overdue = case((view.state.in_(OPEN_STATES) & (M.c.created_at < deadline), 1), else_=0)
     minutes = _minutes_between(engine, M.c.created_at, R.c.answered_at)
-    query = (  # one pass over the complaints; counting them is cheap next to finding them
-        select(view.state.label("state"), overdue.label("overdue"), minutes.label("minutes"))
+    query = (
+        select(minutes)
         .select_from(view.joined())
-        .where(*conds)
+        .where(*_inbox_conditions(engine, view, scope, now), R.c.answered_at.is_not(None))
     )
-    rows = _frame(engine, query)
-    counts = {s: int((rows["state"] == s).sum()) if len(rows) else 0 for s in STATES}
-    late = int(rows["overdue"].sum()) if len(rows) else 0
-    answered = [float(m) for m in rows["minutes"].dropna()] if len(rows) else []
-    return {"counts": counts, "open_overdue": late, **response_stats(answered, f.sla_minutes)}
+    with engine.connect() as conn:
+        return [float(m) for m in conn.execute(query).scalars()]
 
 
 def response_stats(minutes: Sequence[float], sla_minutes: int) -> dict[str, Any]:
@@ -604,15 +726,43 @@ def volume(
     by: Dimension,
 ) -> pd.DataFrame:
     """Mention counts per time bucket, ``by`` value and effective sentiment label."""
+    hours, raw = _split(engine, start, end, end)
+    frames = [_volume_raw(engine, brands, raw, grain, by)]
+    if hours:
+        frames.append(_volume_rollup(engine, brands, hours, grain, by))
+    frame = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
+    totals = frame.groupby(["bucket", "dim", "sentiment"], as_index=False)["mentions"].sum()
+    return totals.astype({"mentions": "int64"}).sort_values("bucket", ignore_index=True)
+
+
+def _volume_raw(
+    engine: Engine, brands: Sequence[str], spans: Sequence[Span], grain: Grain, by: Dimension
+) -> pd.DataFrame:
     view = _View()
     bucket = _bucket(engine, M.c.created_at, grain).label("bucket")
     key = func.coalesce(M.c[by], literal_column("'?'")).label("dim")
     query = (
         select(bucket, key, view.label.label("sentiment"), func.count().label("mentions"))
         .select_from(view.joined(responses=False))
-        .where(M.c.brand.in_(brands), *_period(start, end))
+        .where(M.c.brand.in_(brands), _within(M.c.created_at, spans))
         .group_by(literal_column("bucket"), literal_column("dim"), literal_column("sentiment"))
-        .order_by(literal_column("bucket"))
+    )
+    return _times(_frame(engine, query), "bucket")
+
+
+def _volume_rollup(
+    engine: Engine, brands: Sequence[str], spans: Sequence[Span], grain: Grain, by: Dimension
+) -> pd.DataFrame:
+    bucket = _bucket(engine, H.c.hour, grain).label("bucket")
+    query = (
+        select(
+            bucket,
+            H.c[by].label("dim"),
+            H.c.label.label("sentiment"),
+            cast(func.sum(H.c.mentions), BigInteger).label("mentions"),
+        )
+        .where(H.c.brand.in_(brands), _within(H.c.hour, spans))
+        .group_by(literal_column("bucket"), literal_column("dim"), literal_column("sentiment"))
     )
     return _times(_frame(engine, query), "bucket")
 
@@ -784,6 +934,7 @@ def _upsert_response(engine: Engine, mention_id: int, values: dict[str, Any]) ->
         updates["answered_at"] = func.coalesce(R.c.answered_at, insert.excluded.answered_at)
     with engine.begin() as conn:
         conn.execute(insert.on_conflict_do_update(index_elements=["mention_id"], set_=updates))
+        rollups.refresh_mentions(conn, [mention_id])
 
 
 def assign(engine: Engine, mention_id: int, assignee: str, now: datetime) -> None:
@@ -841,6 +992,7 @@ def correct_sentiment(
                 corrected_at=now,
             )
         )
+        rollups.refresh_mentions(conn, [mention_id])
 
 
 def send_alert_now(engine: Engine, mention_id: int, now: datetime, by: str | None) -> bool:

@@ -169,6 +169,14 @@ def cmd_db(args: argparse.Namespace) -> None:
     print(f"database {redacted(settings.db_url)} is at revision {args.revision}")
 
 
+def cmd_rollup(args: argparse.Namespace) -> None:
+    from monitor.storage import rollups
+
+    engine = _open_db(Settings())
+    (rollups.rebuild if args.rebuild else rollups.refresh)(engine)
+    print("hourly rollup " + ("rebuilt" if args.rebuild else "brought up to date"))
+
+
 def cmd_rescore(args: argparse.Namespace) -> None:
     from monitor.scoring import load_model, score_pending
 
@@ -254,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", help="migrate the schema (run after every update)")
     up.add_argument("revision", nargs="?", default="heads")
     up.set_defaults(func=cmd_db)
+    roll = db_sub.add_parser("rollup", help="update the dashboard's hourly counts")
+    roll.add_argument("--rebuild", action="store_true", help="recompute them all")
+    roll.set_defaults(func=cmd_rollup)
 
     p = sub.add_parser("rescore", help="score mentions not yet read by the current model")
     p.add_argument("--model", help="Hugging Face model id or local path")

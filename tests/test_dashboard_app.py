@@ -14,7 +14,7 @@ import pytest
 import streamlit as st
 import yaml
 from google.protobuf import text_format
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Dataframe
@@ -22,7 +22,15 @@ from streamlit.testing.v1.element_tree import Dataframe
 from dashboard import context, queries
 from dashboard.passwords import hash_password
 from dashboard.safe import md, plain
-from monitor.storage.tables import Alert, CollectorState, Forecast, Response, SentimentCorrection
+from monitor.storage.tables import (
+    Alert,
+    CollectorState,
+    Forecast,
+    Mention,
+    Response,
+    Sentiment,
+    SentimentCorrection,
+)
 from tests.support import ROOT
 from tests.test_dashboard_seed import (
     BIDI,
@@ -30,6 +38,7 @@ from tests.test_dashboard_seed import (
     HOSTILE_TEXT,
     INCIDENT_TITLE,
     Seeded,
+    _mention,
     seed,
     write_config,
 )
@@ -228,6 +237,29 @@ def test_spreading_without_forecasts_ranks_by_reshares(
     page = texts(at)
     assert "No forecasts yet" in page
     assert "**+160**" in page
+
+
+def test_spreading_draws_five_first_and_the_rest_on_demand(
+    start: Start, seeded: Seeded, engine: Engine
+):
+    with engine.begin() as conn:  # four more open complaints that spread: six or seven in all
+        for n in range(4):
+            row = _mention(f"more{n}", 10 + n, seeded.now, text=f"Fined again #{n}")
+            mention_id = conn.execute(insert(Mention).values(row).returning(Mention.id)).scalar()
+            conn.execute(insert(Sentiment).values(
+                mention_id=mention_id, label="negative", score=0.9, is_complaint=True,
+                complaint_score=0.9, model_id="test-model", scored_at=seeded.now))  # fmt: skip
+            conn.execute(insert(Forecast).values(
+                mention_id=mention_id, computed_at=seeded.now, reshares_now=5, final=50.0,
+                low=30.0, high=80.0, risk=0.3 - n / 100, reasons={}))  # fmt: skip
+    at = start("views/spreading.py")
+    at.toggle(key="spread-handled").set_value(True).run()
+    assert len([b for b in at.button if b.key.endswith("-alert")]) == 5
+    hidden = int(at.button(key="spread-show-more").label.split()[1])
+    assert hidden >= 1
+    at.button(key="spread-show-more").click().run()
+    assert len([b for b in at.button if b.key.endswith("-alert")]) == 5 + hidden
+    assert "spread-show-more" not in [b.key for b in at.button]
 
 
 # --- Incidents ----------------------------------------------------------------------------------

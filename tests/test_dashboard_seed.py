@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine, insert
 
+from monitor.storage import rollups
 from monitor.storage.tables import (
     Alert,
     CollectorState,
@@ -149,6 +150,7 @@ def seed(engine: Engine) -> Seeded:
         _responses(conn, ids, now)
         incident = _incident(conn, ids, now)
         _alerts_and_sources(conn, ids, now)
+    rollups.refresh(engine)  # as the pipeline's processing step does after scoring
     return Seeded(now=now, incident=incident, **ids)
 
 

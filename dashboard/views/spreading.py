@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import components, context, style
 
 INCIDENT_WINDOW_HOURS = 48
+FIRST = 5  # drawn at once; each item is a chart and two forms, the rest waits for "show more"
 
 
 def options() -> None:
@@ -97,10 +98,22 @@ def render() -> None:
         return
     if basis == "growth":
         st.caption("No forecasts yet: ranked by reshares gained in the last hour.")
-    series = context.engagement(tuple(int(i) for i in ranked["id"]))
+    shown = ranked if st.session_state.get("spread-more") else ranked.head(FIRST)
+    series = context.engagement(tuple(int(i) for i in shown["id"]))
     by_mention = dict(tuple(series.groupby("mention_id"))) if not series.empty else {}
-    for n, row in enumerate(components.records(ranked)):
+    for n, row in enumerate(components.records(shown)):
         item(row, basis, by_mention.get(row["id"], pd.DataFrame()), first=n == 0)
+    if len(shown) < len(ranked):
+        st.button(
+            f"Show {len(ranked) - len(shown)} more",
+            key="spread-show-more",
+            icon=":material/expand_more:",
+            on_click=show_more,
+        )
+
+
+def show_more() -> None:
+    st.session_state["spread-more"] = True
 
 
 render()

@@ -164,17 +164,27 @@ def share_of_voice(
     components.download(totals, "share-of-voice", key="trends-export-sov")
 
 
+@st.cache_data(ttl=context.SLOW_TTL, show_spinner=False, max_entries=64)
+def top_topics(
+    url: str, brands: tuple[str, ...], names: tuple[str, ...], start: datetime, end: datetime
+) -> tuple[pd.DataFrame, int]:
+    """Topics of the latest mentions and how many were read: cached with the sample, so a
+    filter change elsewhere on the page does not tokenise thousands of texts again."""
+    sample = queries.recent_texts(context.engine_for(url), brands, start, end)
+    found = topics.top_topics(sample["text"].tolist(), sample["label"].tolist(), list(names))
+    return found, len(sample)
+
+
 def topics_section(
     cfg: VigieConfig, brands: tuple[str, ...], start: datetime, end: datetime
 ) -> None:
     st.subheader("Top topics", anchor=False)
-    sample = context.recent_texts(brands, start, end)
-    names = [t for b in cfg.brands for t in (b.name, *b.keywords, *b.handles)]
-    found = topics.top_topics(sample["text"].tolist(), sample["label"].tolist(), names)
+    names = tuple(t for b in cfg.brands for t in (b.name, *b.keywords, *b.handles))
+    found, read = top_topics(context.settings().db_url, brands, names, start, end)
     if found.empty:
         components.empty("Too few mentions in this period to tell topics apart.")
         return
-    st.caption(f"Words and pairs most mentions share, from the latest {len(sample):,} mentions.")
+    st.caption(f"Words and pairs most mentions share, from the latest {read:,} mentions.")
     st.dataframe(
         found,
         hide_index=True,

@@ -346,3 +346,41 @@ class JobLease(Base):
     last_started_at: Mapped[datetime | None]
     last_finished_at: Mapped[datetime | None]
     runs: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MentionHourly(Base):
+    """Mentions counted per brand, hour and what the dashboard splits or filters them by.
+
+    The label and complaint flag are the effective ones (a correction wins over the model), the
+    state is the response's ("new" without one). Kept by ``monitor.storage.rollups``.
+    """
+
+    __tablename__ = "mention_hourly"
+    # Clustered on the key (SQLite): the hours of a period are one contiguous range.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    brand: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    label: Mapped[str] = mapped_column(String(8), primary_key=True)
+    complaint: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    state: Mapped[str] = mapped_column(String(12), primary_key=True)
+    mentions: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupCursor(Base):
+    """How far a rollup has read each table that changes it (see ``rollups.refresh``)."""
+
+    __tablename__ = "rollup_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mention_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    correction_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    scored_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+
+
+# What the rollup's cursor reads: the latest readings and response changes, by time.
+Index("ix_sentiments_scored", Sentiment.scored_at)
+Index("ix_responses_updated", Response.updated_at)
