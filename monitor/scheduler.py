@@ -22,6 +22,7 @@ from monitor.collectors.runner import collect_once
 from monitor.config import Settings, VigieConfig
 from monitor.detection import detect
 from monitor.scoring import load_model, score_pending
+from monitor.storage import rollups
 
 log = logging.getLogger(__name__)
 REPORT_CHECK_MINUTES = 5
@@ -55,9 +56,17 @@ class Pipeline:
         )
 
     def process(self) -> None:
-        """Score what is new, run detection, deliver due alerts."""
+        """Score, detect, deliver; a failure (say, the database restarting) is logged, never
+        propagated, so the scheduler lives on and the next cycle resumes from what is stored."""
+        try:
+            self._process()
+        except Exception:
+            log.exception("processing failed; retried at the next cycle")
+
+    def _process(self) -> None:
         model = load_model(self.config.scoring.model)
         score_pending(self.engine, model, self.config.scoring.batch_size, self.clock.now)
+        rollups.refresh(self.engine)
         now = self.clock.now()
         detect(self.engine, self.config, now)
         if self.sender is None:

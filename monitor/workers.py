@@ -17,11 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
+
 from monitor.collectors.base import Collector
 from monitor.scheduler import Pipeline
 from monitor.storage.leases import claim, ensure_jobs, finish, next_due, renew
 
 log = logging.getLogger(__name__)
+MAX_OUTAGE_WAIT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,12 @@ class _Heartbeat:
     def _beat(self) -> None:
         pipeline, name, owner, lease = self.args
         while not self.done.wait(lease.total_seconds() / 3):
-            if not renew(pipeline.engine, name, owner, pipeline.clock.now() + lease):
+            try:
+                renewed = renew(pipeline.engine, name, owner, pipeline.clock.now() + lease)
+            except DBAPIError as exc:  # database briefly away: the lease may still be saved
+                log.warning("could not renew the lease of %s: %s", name, type(exc.orig).__name__)
+                continue
+            if not renewed:
                 log.warning("lost the lease of %s", name)
                 return
 
@@ -106,13 +114,29 @@ def run_worker(
     jobs = {job.name: job for job in plan(pipeline, process_every)}
     ensure_jobs(pipeline.engine, list(jobs), pipeline.clock.now())
     log.info("worker %s started with %d job(s)", owner, len(jobs))
+    outages = 0
     while not stop.is_set():
-        now = pipeline.clock.now()
-        claimed = claim(pipeline.engine, owner, now, lease, list(jobs))
-        for name in claimed:
-            run_job(pipeline, jobs[name], owner, lease)
-        if not claimed:
-            due = next_due(pipeline.engine, list(jobs))
-            wait = (due - now).total_seconds() if due else 1.0
-            stop.wait(min(max(wait, 0.05), 1.0))
+        try:
+            wait = _step(pipeline, jobs, owner, lease)
+            outages = 0
+        except DBAPIError as exc:
+            # The database restarted or is unreachable: pool_pre_ping reconnects once it is back.
+            # A job interrupted here keeps its lease until it expires, then runs again.
+            outages += 1
+            wait = min(2.0**outages, MAX_OUTAGE_WAIT)
+            log.warning("database unavailable (%s); retrying in %gs", type(exc.orig).__name__, wait)
+        stop.wait(wait)
     log.info("worker %s stopped", owner)
+
+
+def _step(pipeline: Pipeline, jobs: dict[str, Job], owner: str, lease: timedelta) -> float:
+    """Claim and run what is due; returns how long to sleep before the next look."""
+    now = pipeline.clock.now()
+    claimed = claim(pipeline.engine, owner, now, lease, list(jobs))
+    for name in claimed:
+        run_job(pipeline, jobs[name], owner, lease)
+    if claimed:
+        return 0.0
+    due = next_due(pipeline.engine, list(jobs))
+    wait = (due - now).total_seconds() if due else 1.0
+    return min(max(wait, 0.05), 1.0)

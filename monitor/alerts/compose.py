@@ -9,6 +9,7 @@ http(s) links become links.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -116,8 +117,13 @@ def plain(views: list[AlertView]) -> str:
 # ---------------------------------------------------------------------- HTML
 
 
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    """Escaped for HTML, without bidi overrides, which could make a quote read differently from
+    what it says (the dashboard drops them too: dashboard/safe.py)."""
+    return escape(_BIDI.sub("", str(value)), quote=True)
 
 
 def _text_html(text: str) -> str:
