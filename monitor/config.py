@@ -13,11 +13,12 @@ import stat
 import string
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -41,12 +42,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Sensitivity = Literal["fewer", "balanced", "more"]
+
+
 class SpreadingRule(_Strict):
-    """When a single complaint counts as spreading."""
+    """When a single complaint counts as spreading: its forecast crosses ``threshold`` reshares
+    within ``warn_hours`` (warned before it does), or it already gains ``reshares_per_hour``."""
 
     reshares_per_hour: float = Field(20.0, gt=0)
     min_reshares: int = Field(10, ge=0)
     negative_only: bool = True
+    threshold: int = Field(1000, gt=0)
+    warn_hours: float = Field(6.0, gt=0)
 
 
 class VolumeRule(_Strict):
@@ -57,6 +64,30 @@ class VolumeRule(_Strict):
     factor: float = Field(3.0, gt=1)
     min_count: int = Field(10, ge=1)
     cooldown_minutes: int = Field(60, ge=0)
+    sensitivity: Sensitivity = "balanced"
+    seasonal_days: int = Field(7, ge=0)
+    negative_share_increase: float = Field(0.2, gt=0, le=1)
+
+
+class IncidentRule(_Strict):
+    """When similar complaints form an incident: a burst of one meaning against its own past."""
+
+    similarity: float = Field(0.45, gt=0, lt=1)
+    window_minutes: int = Field(60, gt=0)
+    baseline_hours: int = Field(24, gt=0)
+    min_size: int = Field(6, ge=2)
+    min_authors: int = Field(5, ge=1)
+    sensitivity: Sensitivity = "balanced"
+    close_after_hours: float = Field(12.0, gt=0)
+
+
+class RiskRule(_Strict):
+    """How a complaint's or incident's risk (0..1) is scaled, and from which risk it alerts."""
+
+    alert: float = Field(0.75, gt=0, le=1)
+    high: float = Field(0.85, gt=0, le=1)
+    reach_followers: int = Field(100_000, gt=1)
+    unanswered_minutes: float = Field(120.0, gt=0)
 
 
 Severity = Literal["info", "warning", "high", "critical"]
@@ -80,6 +111,17 @@ def _check_webhooks(value: list[str]) -> list[str]:
         elif "://" not in entry:
             raise ValueError(f"not an apprise URL or env:NAME: {entry!r}")
     return value
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Brussels)") from None
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_zone)]
 
 
 def _clock_time(value: Any) -> Any:
@@ -112,7 +154,7 @@ class QuietHours(_Strict):
 
     start: time
     end: time
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     digest_time: time | None = None
     urgent_severity: Severity = "critical"
 
@@ -120,15 +162,6 @@ class QuietHours(_Strict):
     @classmethod
     def _times(cls, value: Any) -> Any:
         return _clock_time(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Brussels)") from None
-        return value
 
     @field_validator("end")
     @classmethod
@@ -180,6 +213,8 @@ class BrandAlerts(_Strict):
     routes: list[AlertRoute] = Field(default_factory=list)
     spreading: SpreadingRule = Field(default_factory=SpreadingRule)
     volume: VolumeRule = Field(default_factory=VolumeRule)
+    incidents: IncidentRule = Field(default_factory=IncidentRule)
+    risk: RiskRule = Field(default_factory=RiskRule)
     cooldown_minutes: float = Field(0.0, ge=0)
     escalation_factor: float = Field(2.0, gt=1)
     quiet_hours: QuietHours | None = None
@@ -274,18 +309,9 @@ class ReportsConfig(_Strict):
     enabled: bool = True
     day: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
     time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     sla_minutes: int = Field(60, gt=0)
     recipients: dict[str, list[str]] = Field(default_factory=dict)
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Brussels)") from None
-        return value
 
     @field_validator("recipients")
     @classmethod

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from models.spread.features import Observation, observe, pseudo_events
-from models.spread.kernel import powerlaw_mass
+from models.spread.kernel import THETA, powerlaw_mass
 from models.spread.params import DEFAULT_PATH, Calibrated, HorizonModel, SpreadParams, calibrate
 
 Scenario = Literal["final", "low", "high"]
@@ -40,8 +40,11 @@ class SpreadForecast:
     def seconds_to_threshold(self, threshold: float, scenario: Scenario = "final") -> float | None:
         """Seconds after ``observe_s`` until ``threshold`` reshares; None if beyond the horizon.
 
-        The remaining growth is spread over time like the current power-law decay of the rate;
-        ``scenario="high"`` gives the earliest plausible time, ``"low"`` the latest.
+        The remaining growth is spread over time like the current power-law decay of the rate,
+        but never slower than the reaction-time kernel's tail (exponent 1 + THETA): a rate still
+        rising in the first minutes does not keep rising for the whole horizon, and assuming so
+        would put every crossing days late. ``scenario="high"`` gives the earliest plausible
+        time, ``"low"`` the latest.
         """
         target = {"final": self.final, "low": self.low, "high": self.high}[scenario]
         if threshold <= self.observed:
@@ -49,12 +52,10 @@ class SpreadForecast:
         if threshold > target:
             return None
         share = (threshold - self.observed) / (target - self.observed)
-        total = float(powerlaw_mass(self.exponent, self.observe_s, self.horizon_s))
-        one_minus = 1.0 - self.exponent
-        if abs(one_minus) < 1e-6:
-            at = self.observe_s * math.exp(share * math.log(self.horizon_s / self.observe_s))
-        else:
-            at = (self.observe_s**one_minus + share * total * one_minus) ** (1.0 / one_minus)
+        exponent = max(self.exponent, 1.0 + THETA)
+        total = float(powerlaw_mass(exponent, self.observe_s, self.horizon_s))
+        one_minus = 1.0 - exponent
+        at = (self.observe_s**one_minus + share * total * one_minus) ** (1.0 / one_minus)
         return float(min(at, self.horizon_s) - self.observe_s)
 
 
