@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.collectors.demo import DemoCollector, DemoPost
 from monitor.config import load_config
 from monitor.detection import detect
-from monitor.incidents import CACHE
+from monitor.detection.incidents import CACHE
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.ingest import store_mentions
 from monitor.storage.tables import Alert, Incident, IncidentMention, Mention, Sentiment

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, insert, select
 
 from monitor.config import Brand, BrandAlerts
 from monitor.detection import detect
-from monitor.spikes import find_spikes
+from monitor.detection.spikes import find_spikes
+from monitor.detection.virality import spreading_alerts
 from monitor.storage.tables import Alert, EngagementSnapshot, Forecast, Mention, Sentiment
-from monitor.virality import spreading_alerts
 
 _ids = count()
 

@@ -2,11 +2,11 @@
 
 Three detectors run per brand each cycle, each in its own module and each explainable:
 
-- :mod:`monitor.virality`: a complaint forecast to cross the brand's reshare threshold
+- :mod:`virality`: a complaint forecast to cross the brand's reshare threshold
   (warned before it does), or already growing fast (``spreading`` alerts, ``forecasts`` rows);
-- :mod:`monitor.incidents`: many people complaining about the same thing (``incident`` alerts,
+- :mod:`incidents`: many people complaining about the same thing (``incident`` alerts,
   one per incident, re-sent as it grows);
-- :mod:`monitor.spikes`: mention volume or negative share far above the seasonal baseline
+- :mod:`spikes`: mention volume or negative share far above the seasonal baseline
   (``volume`` alerts, with a cooldown).
 
 Every alert has a dedup key, so running detection again never queues the same alert twice. A
@@ -23,9 +23,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from monitor.config import Brand, VigieConfig
-from monitor.incidents import detect_incidents
-from monitor.spikes import spike_alerts
-from monitor.virality import spreading_alerts
+from monitor.detection.incidents import detect_incidents
+from monitor.detection.spikes import spike_alerts
+from monitor.detection.virality import spreading_alerts
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from models.spread import SpreadForecast, forecast_snapshots
 from monitor.alerts.outbox import raise_alert
 from monitor.config import Brand
-from monitor.risk import ComplaintSignals, Risk, complaint_risk, severity
+from monitor.detection.risk import ComplaintSignals, Risk, complaint_risk, severity
 from monitor.storage.tables import EngagementSnapshot, Forecast, Mention, Response, Sentiment
 
 TRACK = timedelta(hours=48)

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.alerts.outbox import raise_alert
 from monitor.config import Brand
-from monitor.risk import IncidentSignals, Risk, incident_risk, severity
+from monitor.detection.risk import IncidentSignals, Risk, incident_risk, severity
 from monitor.storage.tables import (
     Forecast,
     Incident,
