@@ -63,14 +63,31 @@ def test_obvious_sentiment(model) -> None:
 
 
 def test_duplicates_retweets_and_batching_do_not_change_results(model) -> None:
+    from models.sentiment.bundled import BundledModel
+
     stream = [*MIXED, MIXED[0], "RT @someone: " + MIXED[3], MIXED[1]]
     together = model.predict(stream)
-    alone = [model.predict([t])[0] for t in stream]
+    uncached = BundledModel(cache_size=0)
+    alone = [uncached.predict([t])[0] for t in stream]
     for a, b in zip(together, alone, strict=True):
         assert a.label == b.label and a.language == b.language
         assert a.score == pytest.approx(b.score, abs=1e-5)
     assert together[len(MIXED)] == together[0]
     assert together[len(MIXED) + 1].score == pytest.approx(together[3].score, abs=1e-6)
+
+
+def test_result_cache_is_bounded_and_transparent() -> None:
+    from models.sentiment.bundled import BundledModel
+
+    small = BundledModel(cache_size=3)
+    first = small.predict(MIXED)
+    assert len(small._cache) == 3
+    again = small.predict(MIXED[::-1])[::-1]
+    assert again[2:] == first[2:]  # the three cached texts come back as they were
+    assert [p.label for p in again] == [p.label for p in first]
+    assert [p.score for p in again] == pytest.approx([p.score for p in first], abs=1e-5)
+    np.testing.assert_allclose(small.predict_proba(MIXED),
+                               BundledModel(cache_size=0).predict_proba(MIXED), atol=1e-6)
 
 
 def test_hostile_text_is_scored(model) -> None:
@@ -162,3 +179,75 @@ def test_macro_f1_matches_sklearn() -> None:
     rng = np.random.default_rng(0)
     gold, pred = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
     assert macro_f1(gold, pred) == pytest.approx(f1_score(gold, pred, average="macro"))
+
+
+def _val_sample(n: int = 200) -> list[str]:
+    """Real tweets of every training language (seeded), normalised as the model sees them."""
+    import random
+
+    from models.sentiment.data import xlmt_split
+    from models.sentiment.text import normalize
+
+    texts = [t for _, split in sorted(xlmt_split("val").items()) for t in split[1]]
+    return [normalize(t) for t in random.Random(0).sample(texts, n)]
+
+
+def test_torch_encoder_agrees_with_numpy_use() -> None:
+    from models.sentiment.encoders import universal_sentence_encoder, use_embed
+
+    texts = [*_val_sample(), "x", "🙂🙂🙂", "@user http"]
+    torch_emb = use_embed(texts)
+    numpy_emb = universal_sentence_encoder().encode(texts)
+    assert torch_emb.shape == numpy_emb.shape == (len(texts), 512)
+    assert float((torch_emb * numpy_emb).sum(axis=1).min()) > 0.999
+    # Batching is an implementation detail: one text at a time gives the same vectors.
+    alone = np.vstack([use_embed([t]) for t in texts[:20]])
+    np.testing.assert_allclose(alone, torch_emb[:20], atol=1e-5)
+
+
+def test_token_batches_cover_every_index_once_within_budget() -> None:
+    from models.sentiment.batching import token_batches
+
+    lengths = [5, 300, 40, 40, 2, 90, 7]
+    batches = token_batches(lengths, 100)
+    assert sorted(int(i) for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) == 1 or sum(lengths[i] for i in b) <= 100
+    assert token_batches([], 100) == []
+
+
+def test_shipped_transformers_model_matches_the_use_head(model) -> None:
+    from transformers import AutoConfig, AutoModelForSequenceClassification, pipeline
+
+    from models.sentiment.encoders import use_embed
+    from models.sentiment.text import normalize
+    from models.sentiment.vigie_use import EXPORT_DIR, VigieUseForSequenceClassification
+
+    assert AutoConfig.from_pretrained(EXPORT_DIR).ensemble_id == model.model_id, \
+        "stale export: run python -m models.sentiment.vigie_use"
+    auto = AutoModelForSequenceClassification.from_pretrained(EXPORT_DIR, local_files_only=True)
+    assert isinstance(auto, VigieUseForSequenceClassification)
+    assert sum(f.stat().st_size for f in EXPORT_DIR.iterdir()) < 100_000  # head only
+    classify = pipeline("text-classification", model=str(EXPORT_DIR), device="cpu")
+    texts = [*MIXED, "RT @fan: I love it http://x.co", "<s> </s>", "", "ok " * 400]
+    head = model.ensemble.use_head
+    expected = head.proba(use_embed([normalize(t) for t in texts]))
+    for text, proba in zip(texts, expected, strict=True):
+        out = classify(text)[0]
+        assert out["label"] == LABELS[int(proba.argmax())]
+        assert out["score"] == pytest.approx(float(proba.max()), abs=1e-4)
+    # The generic transformers wrapper loads the same directory.
+    labels = [p.label for p in load(str(EXPORT_DIR)).predict(texts)]
+    assert labels == [LABELS[int(p.argmax())] for p in expected]
+
+
+def test_transformers_tokenizer_matches_encoder_ids() -> None:
+    from transformers import AutoTokenizer
+
+    from models.sentiment.encoders import tokenize
+    from models.sentiment.text import normalize
+    from models.sentiment.vigie_use import EXPORT_DIR
+
+    tokenizer = AutoTokenizer.from_pretrained(EXPORT_DIR, local_files_only=True)
+    texts = [*_val_sample(50), "<s> spelled out", "@Brand look http://x.y " + "long " * 300]
+    assert [tokenizer(t)["input_ids"] for t in texts] == tokenize([normalize(t) for t in texts])

@@ -18,3 +18,19 @@ def length_batches(lengths: list[int], batch_size: int) -> list[np.ndarray]:
     """Indices grouped into batches of similar length, so padding wastes little compute."""
     order = np.argsort(np.asarray(lengths), kind="stable")
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def token_batches(lengths: list[int], max_tokens: int) -> list[np.ndarray]:
+    """Indices sorted by length, cut into batches of at most max_tokens tokens (one text more
+    when a single text is longer). A token budget instead of a fixed count keeps each batch's
+    activations cache-sized whatever the text lengths."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    batches, start, total = [], 0, 0
+    for pos, i in enumerate(order):
+        if pos > start and total + lengths[i] > max_tokens:
+            batches.append(order[start:pos])
+            start, total = pos, 0
+        total += lengths[i]
+    if start < len(order):
+        batches.append(order[start:])
+    return batches

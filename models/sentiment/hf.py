@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+import models.sentiment.vigie_use  # noqa: F401  (registers model_type "vigie-use")
 from models import complaints
 from models.sentiment.batching import length_batches, unique
 from models.sentiment.labels import label_matrix

