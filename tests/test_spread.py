@@ -102,3 +102,18 @@ def test_evaluate_prints_one_json_object_last():
     result = json.loads(out.getvalue().strip().splitlines()[-1])
     assert result["n"] == 60
     assert 0 < result["median_ape"] < result["baseline_median_ape"]
+
+
+def test_fitted_forecaster_beats_the_naive_multiplier_on_held_out_cascades():
+    """Fit on half of the TiDeH cascades, score the other half: the learned calibration must
+    beat count-so-far times a constant on cascades it never saw (evaluate's own baseline)."""
+    from models.spread.cascades import read_cascades
+    from models.spread.training import evaluate, fit
+
+    cascades = read_cascades(shared_path("cascades", "tideh"))
+    train, test = cascades[0::2], cascades[1::2]
+    params = fit(train, grid=(900.0, 3600.0))
+    for observe_s in (900.0, 3600.0):
+        result = evaluate(test, observe_s, params)
+        assert result["n"] == len(test)
+        assert result["median_ape"] < result["baseline_median_ape"]

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.spread.kernel import infectiousness, powerlaw_mass, rate_decay, remaining_exposure
+from models.spread.kernel import infectiousness, kernel_cdf, powerlaw_mass, rate_decay
 
-FEATURES = ("seismic", "decay", "audience", "exponent", "powerlaw")
+FEATURES = (
+    "seismic", "infectiousness", "exposure", "last_half", "third_quarter", "second_eighth",
+    "last_quarter", "exponent", "powerlaw", "author",
+)
 """Names of the columns of ``Observation.features``, in order."""
+MIN_P = 1e-6
+"""Floor of the infectiousness before its log: a silent window must not yield minus infinity."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +43,13 @@ def observe(
 
     ``times[0]``/``followers[0]`` are the original post and its author; the rest are reshares.
 
-    - seismic: SEISMIC's expected direct reshares still to come from exposure already created
-    - decay: reshares in the second half of the window against the first half
-    - audience: followers reached by the last half-window of resharers, per reshare so far
+    - seismic: SEISMIC's direct reshares still to come, p * N^e, where N^e is the follower
+      exposure the reshares seen so far have not yet spent (reaction-time kernel to infinity)
+    - infectiousness, exposure: p and N^e separately (their product alone loses information)
+    - last_half, third_quarter, second_eighth, last_quarter: reshares in (t/2, t], (t/4, t/2],
+      (t/8, t/4] and (3t/4, t], i.e. the shape of the recent rate
     - exponent, powerlaw: the current power-law decay of the reshare rate and the growth it implies
+    - author: log followers of the original author
     """
     times = np.asarray(times, dtype=float)
     followers = np.maximum(np.asarray(followers, dtype=float), 1.0)
@@ -56,19 +64,14 @@ def observe(
     recent = reshares > observe_s / 2
     recent_audience = float(followers[seen][1:][recent].sum())
     p = infectiousness(times, followers, observe_s)
-    direct = p * remaining_exposure(times, followers, observe_s, horizon_s)
+    exposure = float(np.sum(followers[seen] * (1.0 - kernel_cdf(observe_s - times[seen]))))
     exponent, scale = rate_decay(reshares, observe_s)
     implied = scale * float(powerlaw_mass(exponent, observe_s, horizon_s))
-    late, early = int(recent.sum()), int((~recent).sum())
-    features = np.array(
-        [
-            np.log1p(direct / base),
-            np.log((late + 1) / (early + 1)),
-            np.log((recent_audience + 1) / base),
-            exponent,
-            np.log1p(implied / base),
-        ]
-    )
+    features = np.concatenate([
+        [np.log1p(p * exposure / base), np.log(max(p, MIN_P)), np.log(exposure / base)],
+        _window_shares(reshares, observe_s, base),
+        [exponent, np.log1p(implied / base), np.log(followers[0])],
+    ])
     return Observation(
         observe_s=float(observe_s),
         count=count,
@@ -76,8 +79,15 @@ def observe(
         exponent=exponent,
         author_followers=float(followers[0]),
         recent_audience=recent_audience,
-        recent_count=late,
+        recent_count=int(recent.sum()),
     )
+
+
+def _window_shares(reshares: np.ndarray, observe_s: float, base: int) -> np.ndarray:
+    """log share of the count so far in each recent window (add-one so empty windows are finite)."""
+    windows = ((0.5, 1.0), (0.25, 0.5), (0.125, 0.25), (0.75, 1.0))
+    counts = [np.sum((reshares > a * observe_s) & (reshares <= b * observe_s)) for a, b in windows]
+    return np.log((np.asarray(counts, dtype=float) + 1.0) / base)
 
 
 def pseudo_events(
