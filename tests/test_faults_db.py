@@ -233,5 +233,6 @@ def test_postgresql_restart_during_a_cycle_the_worker_reconnects_and_resumes(
     finally:
         stop.set()
         worker.join(60)
+    pipeline.process()  # what the next cycle would do: score what arrived since the last one
     assert_complete(engine)
     engine.dispose()
