@@ -119,6 +119,7 @@ def test_sqlite_lock_longer_than_the_busy_timeout_fails_a_cycle_and_loses_nothin
     upgrade(engine)
     # A short busy timeout stands in for a lock held longer than the default 30 s.
     event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA busy_timeout=100"))
+    engine.dispose()  # the pooled connections of the upgrade still wait 30 s
     clock = ManualClock(now)
     pipeline = demo_pipeline(engine, tmp_path, clock)
     run_simulated(pipeline, 20, 10)
