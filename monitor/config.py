@@ -113,6 +113,10 @@ def _check_webhooks(value: list[str]) -> list[str]:
     return value
 
 
+EmailList = Annotated[list[str], AfterValidator(_check_emails)]
+WebhookList = Annotated[list[str], AfterValidator(_check_webhooks)]
+
+
 def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -135,18 +139,8 @@ class AlertRoute(_Strict):
     """Extra recipients for alerts from ``min_severity`` upward (e.g. the head of support)."""
 
     min_severity: Severity
-    recipients: list[str] = Field(default_factory=list)
-    webhooks: list[str] = Field(default_factory=list)
-
-    @field_validator("recipients")
-    @classmethod
-    def _emails(cls, value: list[str]) -> list[str]:
-        return _check_emails(value)
-
-    @field_validator("webhooks")
-    @classmethod
-    def _hooks(cls, value: list[str]) -> list[str]:
-        return _check_webhooks(value)
+    recipients: EmailList = Field(default_factory=list)
+    webhooks: WebhookList = Field(default_factory=list)
 
 
 class QuietHours(_Strict):
@@ -207,8 +201,8 @@ class BrandAlerts(_Strict):
     customers reach you.
     """
 
-    recipients: list[str] = Field(default_factory=list)
-    webhooks: list[str] = Field(default_factory=list)
+    recipients: EmailList = Field(default_factory=list)
+    webhooks: WebhookList = Field(default_factory=list)
     min_severity: Severity = "info"
     routes: list[AlertRoute] = Field(default_factory=list)
     spreading: SpreadingRule = Field(default_factory=SpreadingRule)
@@ -221,16 +215,6 @@ class BrandAlerts(_Strict):
     replies: dict[str, str] = Field(default_factory=dict)
     statements: dict[str, str] = Field(default_factory=dict)
     reply_contact: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("recipients")
-    @classmethod
-    def _emails(cls, value: list[str]) -> list[str]:
-        return _check_emails(value)
-
-    @field_validator("webhooks")
-    @classmethod
-    def _hooks(cls, value: list[str]) -> list[str]:
-        return _check_webhooks(value)
 
     @field_validator("replies", "statements")
     @classmethod
@@ -311,12 +295,7 @@ class ReportsConfig(_Strict):
     time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     timezone: TimeZoneName = "UTC"
     sla_minutes: int = Field(60, gt=0)
-    recipients: dict[str, list[str]] = Field(default_factory=dict)
-
-    @field_validator("recipients")
-    @classmethod
-    def _emails(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        return {brand: BrandAlerts._emails(addresses) for brand, addresses in value.items()}
+    recipients: dict[str, EmailList] = Field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
