@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from monitor.collectors.base import Batch, MalformedResponse, MentionIn
 from monitor.collectors.http import RequestsApi, SourceOptions, parse_time
-from monitor.collectors.paging import Page, sweep
+from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
 
 SOURCE = "appstore"
@@ -74,15 +74,13 @@ class AppStoreCollector(RequestsApi):
         self.options: AppStoreOptions = options
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:
-        state = dict(cursor or {})
-        lookback = self.options.lookback_hours * 3600
-        for country in self.options.countries:
-            fetch = partial(self._page, country, now)
-            for mentions, position in sweep(
-                state.get(country), fetch, self.options.max_pages, lookback
-            ):
-                state[country] = position
-                yield Batch(mentions, dict(state))
+        return sweep_each(
+            self.options.countries,
+            cursor,
+            lambda country: partial(self._page, country, now),
+            self.options.max_pages,
+            self.options.lookback_hours * 3600,
+        )
 
     def _page(self, country: str, now: datetime, token: str | None, floor: float | None) -> Page:
         page = int(token or 1)

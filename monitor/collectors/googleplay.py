@@ -25,7 +25,7 @@ from pydantic import Field
 
 from monitor.collectors.base import Batch, Engagement, MalformedResponse, MentionIn
 from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
-from monitor.collectors.paging import Page, sweep
+from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
 
 ssl._create_default_https_context = ssl.create_default_context
@@ -86,15 +86,13 @@ class GooglePlayCollector(RequestsApi):
         return super().rate_limit_reset(exc)
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:
-        state = dict(cursor or {})
-        lookback = self.options.lookback_hours * 3600
-        for lang in self.options.languages:
-            fetch = partial(self._page, lang, now)
-            for mentions, position in sweep(
-                state.get(lang), fetch, self.options.max_pages, lookback
-            ):
-                state[lang] = position
-                yield Batch(mentions, dict(state))
+        return sweep_each(
+            self.options.languages,
+            cursor,
+            lambda lang: partial(self._page, lang, now),
+            self.options.max_pages,
+            self.options.lookback_hours * 3600,
+        )
 
     def _page(self, lang: str, now: datetime, token: str | None, floor: float | None) -> Page:
         url = Formats.Reviews.build(lang=lang, country=self.options.country)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.collectors.base import MentionIn
+from monitor.collectors.base import Batch, MentionIn
 
 log = logging.getLogger(__name__)
 Mark = float | int
@@ -104,6 +104,24 @@ class Tracked:
     def forget(self, ids: set[str]) -> None:
         for i in ids:
             self.posts.pop(i, None)
+
+
+def sweep_each(
+    keys: list[str],
+    cursor: dict[str, Any] | None,
+    fetch_for: Callable[[str], Fetch],
+    max_pages: int,
+    lookback_s: float,
+) -> Iterator[Batch]:
+    """``sweep`` over several listings (a store per country, per language), one cursor each.
+
+    Each batch carries every listing's position, so a restart resumes each where it stopped.
+    """
+    state = dict(cursor or {})
+    for key in keys:
+        for mentions, position in sweep(state.get(key), fetch_for(key), max_pages, lookback_s):
+            state[key] = position
+            yield Batch(mentions, dict(state))
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:
