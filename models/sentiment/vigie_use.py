@@ -57,7 +57,7 @@ class VigieUseConfig(PretrainedConfig):
 
 
 class VigieUseTokenizer(PreTrainedTokenizer):
-    """USE's sentencepiece (the package's pure-python port) behind the transformers API.
+    """USE's sentencepiece behind the transformers API.
 
     Texts are normalised as the bundled model normalises them (handles, links, retweet
     prefixes), so a pipeline sees the same pieces as `load().predict`. Nothing is written on
@@ -69,7 +69,8 @@ class VigieUseTokenizer(PreTrainedTokenizer):
 
     def __init__(self, **kwargs) -> None:
         self.sp = _tokenizer()
-        self.piece_ids = {piece: i for i, piece in enumerate(self.sp._pieces)}
+        self.pieces = [self.sp.id_to_piece(i) for i in range(self.sp.get_piece_size())]
+        self.piece_ids = {piece: i for i, piece in enumerate(self.pieces)}
         for name, token in (("unk_token", "<unk>"), ("bos_token", "<s>"), ("eos_token", "</s>"),
                             ("pad_token", "<unk>")):
             kwargs.setdefault(name, token)
@@ -80,7 +81,7 @@ class VigieUseTokenizer(PreTrainedTokenizer):
 
     @property
     def vocab_size(self) -> int:
-        return self.sp.vocab_size
+        return len(self.pieces)
 
     def get_vocab(self) -> dict[str, int]:
         return dict(self.piece_ids)
@@ -92,14 +93,15 @@ class VigieUseTokenizer(PreTrainedTokenizer):
     def _tokenize(self, text: str, **kwargs) -> list[str]:
         """Pieces capped as encoders.tokenize caps them, even when the caller sets no
         truncation (as pipeline does), so both paths see the same ids."""
-        pieces = self.sp.encode(text, out_type=str, add_bos=False, add_eos=False)
+        data = text.encode("utf-8", "replace")
+        pieces = self.sp.encode(data, out_type=str, add_bos=False, add_eos=False)
         return pieces[:MAX_PIECES - 2]
 
     def _convert_token_to_id(self, token: str) -> int:
         return self.piece_ids.get(token, 0)
 
     def _convert_id_to_token(self, index: int) -> str:
-        return self.sp._pieces[index]
+        return self.pieces[index]
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         return "".join(tokens).replace("\u2581", " ").strip()
