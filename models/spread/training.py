@@ -26,6 +26,14 @@ INNER_FOLDS = 5
 PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)
 NAIVE = -1.0
 """Key of the no-feature candidate: when features do not help out of fold, none are used."""
+POOL = {"events": (1.0,), "snapshots": (0.5, 1.0, 2.0)}
+"""Observation times (multiples of the grid time) whose rows train each variant's model.
+
+Polled features are smooth in the cascade's age, so the snapshot model at t also learns from the
+same cascades seen at t/2 and 2t: three times the rows for the same few coefficients, which is
+what keeps it ahead of the plain multiplier (fitted on rows at t alone it fell behind it at 1 h,
+leave-one-out). Event features are not: pooling them did not help, so that model uses t only.
+"""
 Variant = Literal["events", "snapshots"]
 
 
@@ -64,6 +72,16 @@ def feature_table(
     return np.array([o.features for o in seen]), np.array([o.count for o in seen], dtype=float)
 
 
+def _pooled_tables(
+    cascades: Sequence[Cascade], observe_s: float, variant: Variant, typical: float, poll_s: float
+) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """Features and counts at ``observe_s``, and (features, counts) at its ``POOL`` times."""
+    x, counts = feature_table(cascades, observe_s, variant, typical, poll_s)
+    pooled = [feature_table(cascades, observe_s * m, variant, typical, poll_s)
+              for m in POOL[variant] if m != 1.0]
+    return x, counts, pooled
+
+
 Fit = tuple[np.ndarray, np.ndarray, np.ndarray, float]
 
 
@@ -81,13 +99,24 @@ def _constant(x: np.ndarray, y: np.ndarray) -> Fit:
     return np.zeros(width), np.ones(width), np.zeros(width), float(np.median(y))
 
 
-def _out_of_fold(x: np.ndarray, y: np.ndarray, penalty: float) -> np.ndarray:
-    """Residuals of each cascade under a model fitted without its fold."""
+def _out_of_fold(
+    x: np.ndarray,
+    y: np.ndarray,
+    penalty: float,
+    extra: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+) -> np.ndarray:
+    """Residuals of each cascade under a model fitted without its fold.
+
+    ``extra`` holds more (features, target) rows of the same cascades, in the same order (seen at
+    other times): they join the training side of each fold, never the scored side.
+    """
     residuals = np.empty_like(y)
     folds = np.arange(len(y)) % INNER_FOLDS
     for k in range(INNER_FOLDS):
         test = folds == k
-        residuals[test] = y[test] - _predict(_regress(x[~test], y[~test], penalty), x[test])
+        train_x = np.vstack([x[~test]] + [ex[~test] for ex, _ in extra])
+        train_y = np.concatenate([y[~test]] + [ey[~test] for _, ey in extra])
+        residuals[test] = y[test] - _predict(_regress(train_x, train_y, penalty), x[test])
     return residuals
 
 
@@ -116,21 +145,36 @@ def _relative_error(residuals: np.ndarray) -> float:
     return float(np.median(np.abs(np.exp(ape_optimal_shift(residuals) - residuals) - 1.0)))
 
 
+def _log_ratio(counts: np.ndarray, finals: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(finals, 1.0) / np.maximum(counts, 1.0))
+
+
 def fit_horizon(
-    x: np.ndarray, counts: np.ndarray, finals: np.ndarray, observe_s: float
+    x: np.ndarray,
+    counts: np.ndarray,
+    finals: np.ndarray,
+    observe_s: float,
+    pooled: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> HorizonModel:
     """Calibration at one observation time.
 
     The penalty is chosen by inner cross-validation, so features too noisy to help (few polls)
     are shrunk away and the model falls back towards the plain multiplier; the interval comes
-    from the out-of-fold residuals of that choice.
+    from the out-of-fold residuals of that choice. ``pooled`` holds (features, counts) of the
+    same cascades seen at other times (see ``POOL``): extra regression rows; the offset, the
+    interval and the penalty choice are measured on the rows at ``observe_s`` only.
     """
-    y = np.log(np.maximum(finals, 1.0) / np.maximum(counts, 1.0))
-    residuals = {p: _out_of_fold(x, y, p) for p in PENALTIES}
+    y = _log_ratio(counts, finals)
+    extra = [(px, _log_ratio(pc, finals)) for px, pc in pooled]
+    residuals = {p: _out_of_fold(x, y, p, extra) for p in PENALTIES}
     residuals[NAIVE] = _out_of_fold(np.zeros((len(y), 1)), y, 1.0)
     penalty = min(residuals, key=lambda p: _relative_error(residuals[p]))
     out_of_fold = residuals[penalty]
-    fit = _regress(x, y, penalty) if penalty != NAIVE else _constant(x, y)
+    if penalty == NAIVE:
+        fit = _constant(x, y)
+    else:
+        fit = _regress(np.vstack([x] + [ex for ex, _ in extra]),
+                       np.concatenate([y] + [ey for _, ey in extra]), penalty)
     tail = (1.0 - INTERVAL) / 2.0
     return HorizonModel(
         observe_s=float(observe_s),
@@ -153,9 +197,11 @@ def fit(
     typical = typical_followers(cascades)
 
     def variant(name: Variant) -> tuple[HorizonModel, ...]:
-        return tuple(
-            fit_horizon(*feature_table(cascades, t, name, typical, poll_s), finals, t) for t in grid
-        )
+        def at(t: float) -> HorizonModel:
+            x, counts, pooled = _pooled_tables(cascades, t, name, typical, poll_s)
+            return fit_horizon(x, counts, finals, t, pooled)
+
+        return tuple(at(t) for t in grid)
 
     return SpreadParams(
         horizon_s=HORIZON_S,
@@ -220,11 +266,12 @@ def leave_one_out(
     """
     finals = np.array([c.final for c in cascades], dtype=float)
     typical = typical_followers(cascades)
-    x, counts = feature_table(cascades, observe_s, variant, typical, poll_s)
+    x, counts, pooled = _pooled_tables(cascades, observe_s, variant, typical, poll_s)
     forecasts, baselines = [], []
     for i, cascade in enumerate(cascades):
         keep = np.arange(len(cascades)) != i
-        model = fit_horizon(x[keep], counts[keep], finals[keep], observe_s)
+        model = fit_horizon(x[keep], counts[keep], finals[keep], observe_s,
+                            [(px[keep], pc[keep]) for px, pc in pooled])
         params = SpreadParams(HORIZON_S, typical, INTERVAL, (model,), (model,))
         forecasts.append(_forecast(cascade, observe_s, variant, params, poll_s))
         baselines.append(max(counts[i], 1.0) * model.baseline_ratio)
