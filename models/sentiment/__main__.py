@@ -7,7 +7,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from models.sentiment import load
-from models.sentiment.data import SENTIMENT_DATA
 
 STDIN_BATCH = 256
 
@@ -41,16 +40,9 @@ def _emit(model, texts: list[str]) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from models.sentiment.evaluate import evaluate_file
     from models.sentiment.train import train
 
     train()
-    model = load(None)
-    scores = {}
-    for path in sorted((SENTIMENT_DATA / "xlmt").glob("*-val.tsv")):
-        scores[path.name.split("-")[0]] = evaluate_file(model, path)[0]["macro_f1"]
-    scores["mean"] = round(sum(scores.values()) / len(scores), 2)
-    print(json.dumps({"model_id": model.model_id, "val_macro_f1": scores}))
     return 0
 
 
