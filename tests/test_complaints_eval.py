@@ -51,3 +51,22 @@ def test_addressed_negativity_scores_higher_than_unaddressed() -> None:
 def test_detect_target_first_brand_mentioned() -> None:
     assert complaints.detect_target("Thanks @bolt, unlike Acme", ["Acme", "@Bolt"]) == "@Bolt"
     assert complaints.detect_target("Acmeville is nice", ["Acme"]) is None
+
+
+def test_complaint_head_ships_and_the_rule_is_its_fallback(monkeypatch, tmp_path: Path) -> None:
+    head = complaints.load_head()
+    assert head is not None and head.weight.shape == (complaints.N_FEATURES,)
+    scores = head.predict(["@user hi", "hi"], np.zeros((2, complaints.EMBED_DIM), np.float32),
+                          np.array([0.0, 1.0], np.float32))
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    assert scores[1] == 0  # certain praise is never a complaint
+    head.save(tmp_path / "head.npz")
+    again = complaints.ComplaintHead.load(tmp_path / "head.npz")
+    np.testing.assert_array_equal(again.weight, head.weight)
+    monkeypatch.setattr(complaints, "HEAD_PATH", tmp_path / "absent.npz")
+    complaints.load_head.cache_clear()
+    try:
+        assert complaints.load_head() is None
+    finally:
+        monkeypatch.undo()
+        complaints.load_head.cache_clear()

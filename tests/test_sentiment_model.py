@@ -50,6 +50,19 @@ def test_predict_returns_one_valid_prediction_per_text(model) -> None:
     assert model.model_id.startswith("vigie-sentiment-") and model.model_id[-1].isdigit()
 
 
+def test_complaints_need_no_handle_and_negativity_is_not_one(model) -> None:
+    """The learned complaint head: a product review without any @handle is a complaint, in
+    English as in French; everyday negativity is not, even though the old rule needed a handle
+    to flag anything."""
+    reviews = ["Terrible app, crashes every time I open it since the last update. Refund please.",
+               "L'application plante à chaque ouverture depuis la mise à jour. Remboursez-moi."]
+    moods = ["I hate Mondays", "Ugh, Mondays again. Hate them."]
+    predictions = model.predict(reviews + moods)
+    assert [p.label for p in predictions] == ["negative"] * 4
+    assert [p.is_complaint for p in predictions] == [True, True, False, False]
+    assert model.model_id.endswith("+complaint-lr-1")
+
+
 def test_probabilities_are_distributions(model) -> None:
     proba = model.predict_proba(MIXED)
     assert proba.shape == (len(MIXED), 3)
@@ -225,7 +238,8 @@ def test_shipped_transformers_model_matches_the_use_head(model) -> None:
     from models.sentiment.text import normalize
     from models.sentiment.vigie_use import EXPORT_DIR, VigieUseForSequenceClassification
 
-    assert AutoConfig.from_pretrained(EXPORT_DIR).ensemble_id == model.model_id, \
+    ensemble_id = model.model_id.split("+")[0]  # less the "+complaint-…" head suffix
+    assert AutoConfig.from_pretrained(EXPORT_DIR).ensemble_id == ensemble_id, \
         "stale export: run python -m models.sentiment.vigie_use"
     auto = AutoModelForSequenceClassification.from_pretrained(EXPORT_DIR, local_files_only=True)
     assert isinstance(auto, VigieUseForSequenceClassification)

@@ -27,15 +27,22 @@ class BundledModel:
 
     def __init__(self, artifacts: Path = ARTIFACTS, cache_size: int = CACHE_SIZE) -> None:
         self.ensemble, self.model_id = Ensemble.load(artifacts)
+        # The learned complaint head when its weights ship, else the baseline rule.
+        self.complaint_head = complaints.load_head()
+        if self.complaint_head is not None:
+            self.model_id += f"+{complaints.HEAD_ID}"
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Scored] = OrderedDict()
         self._lock = threading.Lock()
 
     def _compute(self, texts: list[str]) -> list[Scored]:
         """Probabilities and predictions of distinct normalised texts, none of them cached."""
-        proba = self.ensemble.proba(texts)
+        proba, embeddings = self.ensemble.proba_and_embeddings(texts)
         languages = [detect(t.replace("@user", "").replace("http", "")) for t in texts]
-        complaint = complaints.complaint_scores(texts, proba[:, 0])
+        if self.complaint_head is None:
+            complaint = complaints.complaint_scores(texts, proba[:, 0])
+        else:
+            complaint = self.complaint_head.predict(texts, embeddings, proba[:, 2])
         return [
             (p, Prediction(label=LABELS[int(p.argmax())], score=float(p.max()), language=lang,
                            is_complaint=bool(c >= complaints.COMPLAINT_THRESHOLD),

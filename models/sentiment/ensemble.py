@@ -49,14 +49,23 @@ class Ensemble:
     ngram: tuple[CharNgramModel, ...]
     mixer: Mixer
 
-    def component_log_probs(self, texts: list[str]) -> list[np.ndarray]:
-        """Per-component (n, 3) log-probabilities of already-normalised texts."""
-        out = [log_softmax(self.use_head.logits(use_embed(texts)))]
+    def component_log_probs(self, texts: list[str],
+                            embeddings: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per-component (n, 3) log-probabilities of already-normalised texts (their USE
+        embeddings are computed unless given)."""
+        vectors = use_embed(texts) if embeddings is None else embeddings
+        out = [log_softmax(self.use_head.logits(vectors))]
         return out + [log_softmax(model.logits(texts)) for model in self.ngram]
 
     def proba(self, texts: list[str]) -> np.ndarray:
         """(n, 3) calibrated probabilities in LABELS order."""
         return self.mixer.proba(self.component_log_probs(texts))
+
+    def proba_and_embeddings(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities as proba() gives them, (n, 512) USE embeddings), USE run once; the
+        complaint head reads both."""
+        embeddings = use_embed(texts)
+        return self.mixer.proba(self.component_log_probs(texts, embeddings)), embeddings
 
     def save(self, directory: Path, model_id: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
