@@ -75,6 +75,17 @@ def load_seconds(name: str | None) -> tuple[float, float]:
     return float(wall), float(cpu)
 
 
+def predict_rate(model: object, texts: list[str], what: str) -> float:
+    """Mentions/s of ``model.predict`` over texts in batches of BATCH; prints it."""
+    start, cpu = time.perf_counter(), time.process_time()
+    for i in range(0, len(texts), BATCH):
+        model.predict(texts[i:i + BATCH])
+    rate = len(texts) / (time.perf_counter() - start)
+    print(f"{what}, batches of {BATCH}: {rate:.0f} mentions/s wall, "
+          f"{len(texts) / (time.process_time() - cpu):.0f} per CPU-second  [target >= 300]")
+    return rate
+
+
 def naive_pipeline_rate(name: str | None, sample: list[str]) -> float:
     """Mentions/s of a transformers text-classification pipeline called once per mention."""
     from transformers import pipeline
@@ -108,13 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     model = load(args.model)
     model.predict(["warm-up: loads the encoder weights"])
 
-    start, cpu = time.perf_counter(), time.process_time()
-    for i in range(0, len(texts), BATCH):
-        model.predict(texts[i:i + BATCH])
-    fast = len(texts) / (time.perf_counter() - start)
-    print(f"predict, batches of {BATCH}: {fast:.0f} mentions/s wall, "
-          f"{len(texts) / (time.process_time() - cpu):.0f} per CPU-second  [target >= 300]")
+    fast = predict_rate(model, texts, "predict")
+    if args.model is None:  # the bundled model's cross-call result cache, switched off
+        from models.sentiment.bundled import BundledModel
 
+        uncached = BundledModel(cache_size=0)
+        predict_rate(uncached, texts, "same, result cache off")
     peak_fast = peak_rss_mb()
     naive = naive_pipeline_rate(args.model, texts[-args.naive:])
     print(f"naive pipeline loop, batch size 1 (measured on {args.naive}, extrapolated): "
