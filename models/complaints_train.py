@@ -3,8 +3,9 @@
 A complaint is a customer reporting a problem to or about a brand, often in a neutral tone ("my
 order still hasn't arrived"), as opposed to mere negativity ("I hate Mondays"). The head is a
 binary logistic regression over the text's USE embedding (512-d, multilingual, the one the
-sentiment ensemble computes anyway) and whether it addresses a handle. Weights go to
-models/artifacts/sentiment/complaint_head.npz (numpy only at prediction time).
+sentiment ensemble computes anyway) and whether it addresses a handle; at prediction its score
+is multiplied by 1 - p(positive) (complaints.damped), and so is every score reported here.
+Weights go to models/artifacts/sentiment/complaint_head.npz (numpy only at prediction time).
 
 Data (../shared/data, never copied into the project):
 - positives: customers' tweets that open a support thread (support-tweets/twcs-first5000.csv,
