@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.spread.kernel import infectiousness, kernel_cdf, powerlaw_mass, rate_decay
+from models.spread.kernel import infectiousness, powerlaw_mass, rate_decay, remaining_exposure
 
 FEATURES = (
     "seismic", "infectiousness", "exposure", "last_half", "third_quarter", "second_eighth",
@@ -64,7 +64,7 @@ def observe(
     recent = reshares > observe_s / 2
     recent_audience = float(followers[seen][1:][recent].sum())
     p = infectiousness(times, followers, observe_s)
-    exposure = float(np.sum(followers[seen] * (1.0 - kernel_cdf(observe_s - times[seen]))))
+    exposure = remaining_exposure(times, followers, observe_s, np.inf)
     exponent, scale = rate_decay(reshares, observe_s)
     implied = scale * float(powerlaw_mass(exponent, observe_s, horizon_s))
     features = np.concatenate([

@@ -70,7 +70,8 @@ def infectiousness(
 def remaining_exposure(
     times: np.ndarray, followers: np.ndarray, at: float, horizon: float
 ) -> float:
-    """Follower exposure still to come between ``at`` and ``horizon`` from reshares seen so far."""
+    """Follower exposure still to come between ``at`` and ``horizon`` (``np.inf`` for all of it)
+    from reshares seen so far."""
     seen = times <= at
     t, n = times[seen], followers[seen]
     return float(np.sum(n * (kernel_cdf(horizon - t) - kernel_cdf(at - t))))
