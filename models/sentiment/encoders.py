@@ -92,7 +92,7 @@ def embed_ids(ids: list[list[int]]) -> np.ndarray:
         for batch in token_batches(lengths, TOKEN_BUDGET):
             flat = torch.tensor([t for i in batch for t in ids[i]], dtype=torch.long)
             sizes = torch.tensor([lengths[i] for i in batch], dtype=torch.long)
-            out[batch] = encoder.encode_packed(flat, sizes).numpy()
+            out[batch] = encoder(flat, sizes).numpy()
     return out
 
 

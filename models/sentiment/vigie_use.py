@@ -143,7 +143,7 @@ class VigieUseForSequenceClassification(PreTrainedModel):
             attention_mask = torch.ones_like(input_ids)
         keep = attention_mask.bool()
         encoder = torch_encoder()  # got lazily: never built on the meta device of from_pretrained
-        return encoder.encode_packed(input_ids[keep], keep.sum(1))
+        return encoder(input_ids[keep], keep.sum(1))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, **kwargs) -> SequenceClassifierOutput:
