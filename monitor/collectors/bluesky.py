@@ -22,7 +22,7 @@ from pydantic import Field
 
 from monitor.collectors.base import Batch, Engagement, MentionIn
 from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, parse_time
-from monitor.collectors.paging import Page, sweep
+from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand, ConfigError
 
 SOURCE = "bluesky"
@@ -99,17 +99,15 @@ class BlueskyCollector(ApiCollector):
             login = self.client.login
             self.call("login", login, self.account.handle, self._password, fetch_bsky_profile=False)
             self.account.logged_in = True
-        state = dict(cursor or {})
-        lookback = self.options.lookback_minutes * 60
+        names = {f"search:{query}": query for query in self.queries}
         try:
-            for query in self.queries:
-                name = f"search:{query}"
-                fetch = partial(self._page, query, now)
-                for mentions, position in sweep(
-                    state.get(name), fetch, self.options.max_pages, lookback
-                ):
-                    state[name] = position
-                    yield Batch(mentions, dict(state))
+            yield from sweep_each(
+                list(names),
+                cursor,
+                lambda name: partial(self._page, names[name], now),
+                self.options.max_pages,
+                self.options.lookback_minutes * 60,
+            )
         except at.UnauthorizedError as exc:
             self.account.logged_in = False
             raise SessionRejected(
