@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 COMPLAINT_THRESHOLD = 0.5
+NEGATIVE, POSITIVE = 0, 2  # columns of the sentiment probabilities (models.sentiment.LABELS)
 HEAD_FILE = "complaint_head.npz"
 # Appended to a sentiment model_id when the head scores complaints: stored readings made with the
 # baseline rule then count as another model's and get rescored.
@@ -82,6 +83,27 @@ class ComplaintHead:
 def load_head() -> ComplaintHead | None:
     """The shipped head, or None when its weights are absent (then the baseline rule applies)."""
     return ComplaintHead.load(HEAD_PATH) if HEAD_PATH.is_file() else None
+
+
+def model_suffix() -> str:
+    """What a sentiment model's id gains when the learned head scores its complaints, so readings
+    made under the rule count as another model's and get rescored."""
+    return f"+{HEAD_ID}" if load_head() is not None else ""
+
+
+def scores(texts: Sequence[str], proba: np.ndarray,
+           embeddings: np.ndarray | None = None) -> np.ndarray:
+    """Complaint scores of normalised texts whose sentiment probabilities are ``proba``, whatever
+    model gave them: the learned head when its weights ship (on the texts' USE embeddings,
+    computed here unless given), else the rule."""
+    head = load_head()
+    if head is None:
+        return complaint_scores(texts, proba[:, NEGATIVE])
+    if embeddings is None:
+        from models.sentiment.encoders import use_embed
+
+        embeddings = use_embed(list(texts))
+    return head.predict(texts, embeddings, proba[:, POSITIVE])
 
 
 def detect_target(text: str, brands: Sequence[str]) -> str | None:

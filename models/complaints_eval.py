@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from models import complaints
 from models.sentiment import load
 
@@ -19,10 +21,23 @@ SUPPORT_TWEETS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "sup
                   / "twcs-first5000.csv")
 
 
+def support_rows(path: Path) -> list[dict[str, str]]:
+    """The support corpus's well-formed rows (``inbound`` is True or False)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [r for r in csv.DictReader(handle) if r["inbound"] in ("True", "False")]
+
+
+def precision_recall(flags: np.ndarray, gold: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of boolean flags against boolean gold labels."""
+    tp = int(np.sum(flags & gold))
+    p, r = tp / max(int(flags.sum()), 1), tp / max(int(gold.sum()), 1)
+    return {"precision": round(p, 4), "recall": round(r, 4),
+            "f1": round(2 * p * r / max(p + r, 1e-9), 4), "flagged": int(flags.sum())}
+
+
 def read_support(path: Path) -> tuple[list[str], list[bool], list[str | None]]:
     """(texts, is_inbound, brand that answered the tweet or None) of the support corpus."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["inbound"] in ("True", "False")]
+    rows = support_rows(path)
     author = {r["tweet_id"]: r["author_id"] for r in rows}
     brands: list[str | None] = []
     for r in rows:
@@ -35,8 +50,8 @@ def evaluate(path: Path = SUPPORT_TWEETS, model_name: str | None = None) -> dict
     """Precision/recall of is_complaint (inbound = positive) and accuracy of detect_target."""
     texts, inbound, answered_by = read_support(path)
     model = load(model_name)
-    flags = [p.is_complaint for p in model.predict(texts)]
-    tp = sum(f and i for f, i in zip(flags, inbound, strict=True))
+    flags = np.array([p.is_complaint for p in model.predict(texts)])
+    found = precision_recall(flags, np.array(inbound))
     brands = sorted({b for b in answered_by if b})
     targeted = [(complaints.detect_target(t, brands), b)
                 for t, b in zip(texts, answered_by, strict=True) if b]
@@ -44,9 +59,9 @@ def evaluate(path: Path = SUPPORT_TWEETS, model_name: str | None = None) -> dict
         "model_id": model.model_id,
         "n": len(texts),
         "inbound": sum(inbound),
-        "flagged": sum(flags),
-        "precision": round(tp / max(sum(flags), 1), 4),
-        "recall": round(tp / max(sum(inbound), 1), 4),
+        "flagged": found["flagged"],
+        "precision": found["precision"],
+        "recall": found["recall"],
         "target_n": len(targeted),
         "target_accuracy": round(sum(g == b for g, b in targeted) / max(len(targeted), 1), 4),
     }

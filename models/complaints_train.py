@@ -24,7 +24,6 @@ never trained on: it measures cross-lingual transfer per language. The last line
 """
 
 import argparse
-import csv
 import hashlib
 import json
 import re
@@ -38,7 +37,8 @@ from sklearn.linear_model import LogisticRegression
 from tqdm import tqdm
 
 from models import complaints
-from models.complaints_eval import SUPPORT_TWEETS
+from models.complaints import NEGATIVE, POSITIVE
+from models.complaints_eval import SUPPORT_TWEETS, precision_recall, support_rows
 from models.sentiment.bundled import ARTIFACTS
 from models.sentiment.data import SENTIMENT_DATA, XLMT_LANGUAGES, read_tsv
 from models.sentiment.ensemble import Ensemble
@@ -54,7 +54,6 @@ C = 1.0  # inverse L2 regularisation
 BARE_WEIGHT = 0.3
 EXAMPLES = ARTIFACTS / "complaint_examples.tsv"
 _HANDLE = re.compile(r"(?<![\w@])@\w+")
-POSITIVE = 2  # index of "positive" in LABELS
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,7 @@ def conversations(rows: list[dict[str, str]]) -> list[str]:
 
 def read_support(path: Path) -> Support:
     """The support corpus, with a seeded held-out share of its conversations."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["inbound"] in ("True", "False")]
+    rows = support_rows(path)
     convo = conversations(rows)
     ids = sorted(set(convo))
     held = set(np.asarray(ids)[np.random.default_rng(SEED).random(len(ids)) < HELD_OUT].tolist())
@@ -144,13 +142,6 @@ def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, c: float = C) -> compl
     return complaints.ComplaintHead(model.coef_[0].astype(np.float32), float(model.intercept_[0]))
 
 
-def precision_recall(flags: np.ndarray, gold: np.ndarray) -> dict[str, float]:
-    tp = int(np.sum(flags & gold))
-    p, r = tp / max(int(flags.sum()), 1), tp / max(int(gold.sum()), 1)
-    return {"precision": round(p, 4), "recall": round(r, 4),
-            "f1": round(2 * p * r / max(p + r, 1e-9), 4), "flagged": int(flags.sum())}
-
-
 def by_language(flags: np.ndarray, gold: np.ndarray, langs: np.ndarray) -> dict[str, dict]:
     """Accuracy and complaint-class F1 per language, and over the whole set ("all")."""
     out = {}
@@ -203,12 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     openers = held & (sup.opener | ~sup.inbound)  # thread openers vs the brands' replies
     texts_held = [normalize(t) for t, h in zip(sup.texts, held, strict=True) if h]
     bare_held = [normalize(t) for t, h in zip(bare, held, strict=True) if h]
-    rule = complaints.complaint_scores(texts_held, proba[held][:, 0]) >= threshold
-    rule_bare = complaints.complaint_scores(bare_held, proba[held][:, 0]) >= threshold
+    rule = complaints.complaint_scores(texts_held, proba[held][:, NEGATIVE]) >= threshold
+    rule_bare = complaints.complaint_scores(bare_held, proba[held][:, NEGATIVE]) >= threshold
     flags = complaints.damped(head.scores(x_sup), proba[:, POSITIVE]) >= threshold
     flags_bare = complaints.damped(head.scores(x_bare), p_bare[:, POSITIVE]) >= threshold
     flags_ex = complaints.damped(head.scores(x_ex), p_ex[:, POSITIVE]) >= threshold
-    rule_ex = complaints.complaint_scores([normalize(t) for t in ex_texts], p_ex[:, 0])
+    rule_ex = complaints.complaint_scores([normalize(t) for t in ex_texts], p_ex[:, NEGATIVE])
     report = {
         "train": {"support": int(train.sum()), "complaints": int(label[train].sum()),
                   "xlmt": len(xlmt), "sentiment_model": model_id},

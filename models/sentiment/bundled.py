@@ -9,8 +9,7 @@ import numpy as np
 from models import complaints
 from models.sentiment.batching import unique
 from models.sentiment.ensemble import Ensemble
-from models.sentiment.language import detect
-from models.sentiment.prediction import LABELS, Prediction
+from models.sentiment.prediction import LABELS, Prediction, predictions
 from models.sentiment.text import normalize
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "sentiment"
@@ -26,11 +25,8 @@ class BundledModel:
     between threads."""
 
     def __init__(self, artifacts: Path = ARTIFACTS, cache_size: int = CACHE_SIZE) -> None:
-        self.ensemble, self.model_id = Ensemble.load(artifacts)
-        # The learned complaint head when its weights ship, else the baseline rule.
-        self.complaint_head = complaints.load_head()
-        if self.complaint_head is not None:
-            self.model_id += f"+{complaints.HEAD_ID}"
+        self.ensemble, model_id = Ensemble.load(artifacts)
+        self.model_id = model_id + complaints.model_suffix()
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Scored] = OrderedDict()
         self._lock = threading.Lock()
@@ -38,17 +34,7 @@ class BundledModel:
     def _compute(self, texts: list[str]) -> list[Scored]:
         """Probabilities and predictions of distinct normalised texts, none of them cached."""
         proba, embeddings = self.ensemble.proba_and_embeddings(texts)
-        languages = [detect(t.replace("@user", "").replace("http", "")) for t in texts]
-        if self.complaint_head is None:
-            complaint = complaints.complaint_scores(texts, proba[:, 0])
-        else:
-            complaint = self.complaint_head.predict(texts, embeddings, proba[:, 2])
-        return [
-            (p, Prediction(label=LABELS[int(p.argmax())], score=float(p.max()), language=lang,
-                           is_complaint=bool(c >= complaints.COMPLAINT_THRESHOLD),
-                           complaint_score=float(c)))
-            for p, lang, c in zip(proba, languages, complaint, strict=True)
-        ]
+        return list(zip(proba, predictions(texts, proba, embeddings), strict=True))
 
     def _scored(self, distinct: list[str]) -> list[Scored]:
         """Results of distinct normalised texts: cached ones reused, the others computed once."""
