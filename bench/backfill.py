@@ -79,12 +79,13 @@ def stream(n: int, seed: int = 1) -> Iterator[MentionIn]:
         minute += 1
 
 
+STAGES = ("store", "score", "rollup", "detect")
+
+
 @dataclass
 class Totals:
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(
-        ("store", "score", "rollup", "detect"), 0.0))
-    items: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("store", "score", "rollup", "detect"), 0))
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    items: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
 
 
 def _timed(totals: Totals, stage: str, count: int, started: float) -> None:
