@@ -145,7 +145,8 @@ def _relative_error(residuals: np.ndarray) -> float:
     return float(np.median(np.abs(np.exp(ape_optimal_shift(residuals) - residuals) - 1.0)))
 
 
-def _log_ratio(counts: np.ndarray, finals: np.ndarray) -> np.ndarray:
+def target_log_ratio(counts: np.ndarray, finals: np.ndarray) -> np.ndarray:
+    """What every calibration regresses: log(final / count so far), both floored at one."""
     return np.log(np.maximum(finals, 1.0) / np.maximum(counts, 1.0))
 
 
@@ -164,8 +165,8 @@ def fit_horizon(
     same cascades seen at other times (see ``POOL``): extra regression rows; the offset, the
     interval and the penalty choice are measured on the rows at ``observe_s`` only.
     """
-    y = _log_ratio(counts, finals)
-    extra = [(px, _log_ratio(pc, finals)) for px, pc in pooled]
+    y = target_log_ratio(counts, finals)
+    extra = [(px, target_log_ratio(pc, finals)) for px, pc in pooled]
     residuals = {p: _out_of_fold(x, y, p, extra) for p in PENALTIES}
     residuals[NAIVE] = _out_of_fold(np.zeros((len(y), 1)), y, 1.0)
     penalty = min(residuals, key=lambda p: _relative_error(residuals[p]))
