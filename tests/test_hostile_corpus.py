@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from html.parser import HTMLParser
@@ -118,6 +118,12 @@ class Run:
     config: VigieConfig
     sink: SmtpSink
     now: datetime
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The wall clock, not the suite's fixed date: the dashboard shows recent mentions only."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
