@@ -72,7 +72,7 @@ def test_incident_alert_shows_size_examples_chart_and_a_statement(engine, tmp_pa
 
     deliver_pending(engine, config, Settings(VIGIE_DATA_DIR=str(tmp_path)), now)
 
-    msg, plain, html = _eml(tmp_path, f"alert-{alert_id(engine, f'incident:{incident}'):08d}")
+    msg, plain, html = _eml(tmp_path, f"alert-{alert_id(engine, f'incident:{incident}'):08d}-r1")
     assert msg["To"] == "lead@acme.test"
     assert "Similar complaints: 23 similar complaints" in plain
     assert "Top terms: fined, subscription" in plain
@@ -95,7 +95,7 @@ def test_volume_spike_alert_has_figures_and_no_reply(engine, tmp_path, now):
 
     deliver_pending(engine, config, Settings(VIGIE_DATA_DIR=str(tmp_path)), now)
 
-    msg, plain, html = _eml(tmp_path, f"alert-{alert_id(engine, 'volume:1'):08d}")
+    msg, plain, html = _eml(tmp_path, f"alert-{alert_id(engine, 'volume:1'):08d}-r1")
     assert "Mentions: 40 in 10 min (usually 4.0)" in plain
     assert "Suggested" not in plain
     assert "Spike &lt;for&gt; Acme" in html
@@ -115,7 +115,7 @@ def test_silent_source_alert_says_what_to_check(engine, tmp_path, now):
 
     deliver_pending(engine, config, Settings(VIGIE_DATA_DIR=str(tmp_path)), now)
 
-    _, plain, html = _eml(tmp_path, f"alert-{alert_id(engine, 'silent:reddit'):08d}")
+    _, plain, html = _eml(tmp_path, f"alert-{alert_id(engine, 'silent:reddit'):08d}-r1")
     assert "No new mention from reddit:Acme since 2026-11-23T09:00:00+00:00." in plain
     assert "12 runs in a row brought nothing" in plain
     assert "HTTP 401 &lt;unauthorized&gt;" in html

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from monitor.collectors.demo import DemoCollector
 from monitor.storage.db import make_engine
-from monitor.storage.tables import Alert, Mention, Sentiment
+from monitor.storage.tables import Alert, AlertDelivery, Mention, Sentiment
 from tests.support import ROOT
 
 SIMULATED_MINUTES = 240
@@ -41,6 +41,10 @@ def test_demo_incident_reaches_the_outbox_and_nothing_is_stored_twice(tmp_path):
             select(Alert.id, Alert.kind, Alert.status, Alert.created_at, Mention.external_id)
             .outerjoin(Mention, Mention.id == Alert.mention_id)
         ).all()
+        sent = conn.execute(
+            select(AlertDelivery.alert_id, AlertDelivery.revision)
+            .where(AlertDelivery.status == "sent")
+        ).all()
     assert total == distinct > 200
     assert unscored == 0
 
@@ -54,8 +58,9 @@ def test_demo_incident_reaches_the_outbox_and_nothing_is_stored_twice(tmp_path):
     )
     assert {a.status for a in incident_alerts} == {"sent"}
 
-    outbox = sorted((tmp_path / "outbox").glob("*.eml"))
-    assert len(outbox) == len(alerts)
+    outbox = sorted((tmp_path / "outbox").glob("*.eml"))  # every revision sent, each once
+    assert {a.id for a in alerts} == {alert_id for alert_id, _ in sent}
+    assert sorted(p.stem for p in outbox) == sorted(f"alert-{a:08d}-r{r}" for a, r in sent)
     message = email.message_from_bytes(outbox[0].read_bytes())
     assert message["Subject"].startswith("[Vigie]")
     assert {p.get_content_type() for p in message.walk()} >= {"text/plain", "text/html"}

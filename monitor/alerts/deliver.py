@@ -43,7 +43,7 @@ MAX_ROUNDS = 100
 
 
 def write_eml(msg: EmailMessage, outbox: Path, name: str) -> Path:
-    """Atomically write the message; the same alert rewritten replaces its file (no duplicate)."""
+    """Atomically write the message; the same message rewritten replaces its file (no duplicate)."""
     outbox.mkdir(parents=True, exist_ok=True)
     final = outbox / f"{name}.eml"
     tmp = final.with_suffix(".eml.tmp")
@@ -180,7 +180,10 @@ class Pass:
         return True
 
     def _file(self, unit: Unit, views: list[AlertView], msg: EmailMessage) -> bool:
-        name = f"alert-{views[0].id:08d}" if len(views) == 1 else f"digest-{unit.unit}"
+        # One file per revision, as a mailbox would hold them: an update must not erase the
+        # first warning; a retry of the same revision rewrites its own file.
+        [(alert_id, revision), *more] = unit.alerts
+        name = f"alert-{alert_id:08d}-r{revision}" if not more else f"digest-{unit.unit}"
         write_eml(msg, self.settings.outbox_dir, name)
         claims.mark_sent(self.engine, unit, self.token, self.now)
         return True
