@@ -117,3 +117,34 @@ def test_fitted_forecaster_beats_the_naive_multiplier_on_held_out_cascades():
         result = evaluate(test, observe_s, params)
         assert result["n"] == len(test)
         assert result["median_ape"] < result["baseline_median_ape"]
+
+
+def test_a_small_account_is_forecast_as_the_smallest_seen_in_training():
+    """Every training cascade is large and most come from large accounts; a complaint by someone
+    with a handful of followers lies outside that range and must not be extrapolated into it
+    (before winsorising, 50 followers made the same polls forecast 7x higher than 5,000)."""
+    polls = [(float(s), s / 10.0) for s in range(120, 1801, 120)]
+    tiny, small = (forecast_snapshots(polls, author_followers=a).final for a in (3, 30))
+    assert tiny == pytest.approx(small, rel=0.01)
+    assert tiny <= 3 * forecast_snapshots(polls, author_followers=50_000).final
+
+
+def test_demo_spreading_posts_are_forecast_near_their_week_count():
+    """The demo's engagement law fades like a real cascade, so after an hour of polls the
+    forecaster lands within 2x of where each spreading post ends up (median over posts)."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.collectors.demo import DemoCollector
+
+    demo = DemoCollector("Parkeo", seed=7, incident_after_minutes=0, rate_per_minute=3)
+    epoch = datetime(2026, 11, 22, 6, tzinfo=UTC)
+    posts = [p for m in range(120) for p in demo.posts_at(epoch, m) if p.final_reshares >= 300]
+    ratios = []
+    for post in posts:
+        start = post.mention.created_at
+        polls = [(m * 60.0, float(post.engagement(start + timedelta(minutes=m)).reshares))
+                 for m in range(2, 61, 2)]
+        forecast = forecast_snapshots(polls, post.mention.author_followers, 3600.0)
+        ratios.append(forecast.final / post.final_reshares)
+    assert len(posts) >= 20
+    assert 0.5 < float(np.median(ratios)) < 2.0

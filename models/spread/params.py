@@ -24,6 +24,8 @@ class HorizonModel:
     """Calibration fitted on cascades observed for exactly ``observe_s`` seconds."""
 
     observe_s: float
+    low: tuple[float, ...]
+    high: tuple[float, ...]
     mean: tuple[float, ...]
     scale: tuple[float, ...]
     coef: tuple[float, ...]
@@ -34,8 +36,10 @@ class HorizonModel:
     baseline_ratio: float
 
     def log_ratio(self, features: np.ndarray) -> float:
-        """Predicted median of log(final / count so far)."""
-        z = (features - np.asarray(self.mean)) / np.asarray(self.scale)
+        """Predicted median of log(final / count so far); features outside the range the model
+        was fitted on count as its nearest edge (see ``training.CLIP``)."""
+        within = np.clip(features, np.asarray(self.low), np.asarray(self.high))
+        z = (within - np.asarray(self.mean)) / np.asarray(self.scale)
         return float(self.intercept + z @ np.asarray(self.coef))
 
 

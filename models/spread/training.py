@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -82,21 +83,41 @@ def _pooled_tables(
     return x, counts, pooled
 
 
-Fit = tuple[np.ndarray, np.ndarray, np.ndarray, float]
+CLIP = (5.0, 95.0)
+"""Percentiles of the training features a model is fitted and applied within (winsorised)."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A linear model of standardised features, flat outside the range it was fitted on."""
+
+    low: np.ndarray
+    high: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
 
 
 def _regress(x: np.ndarray, y: np.ndarray, penalty: float) -> Fit:
-    """Huber regression on standardised features: robust to the few cascades reignited late."""
+    """Huber regression on winsorised, standardised features.
+
+    Huber: robust to the few cascades reignited late. Winsorised: every training cascade is a
+    large one, mostly from large accounts, so a feature far outside that range (a complaint by
+    someone with 50 followers) must not be extrapolated linearly into a forecast 40x too high.
+    """
+    low, high = np.percentile(x, CLIP, axis=0)
+    x = np.clip(x, low, high)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     model = HuberRegressor(alpha=penalty, epsilon=1.35, max_iter=1000).fit((x - mean) / scale, y)
-    return mean, scale, model.coef_, float(model.intercept_)
+    return Fit(low, high, mean, scale, model.coef_, float(model.intercept_))
 
 
 def _constant(x: np.ndarray, y: np.ndarray) -> Fit:
     """A model that ignores the features (every coefficient zero): the plain multiplier."""
-    width = x.shape[1]
-    return np.zeros(width), np.ones(width), np.zeros(width), float(np.median(y))
+    zeros = np.zeros(x.shape[1])
+    return Fit(zeros, zeros, zeros, np.ones_like(zeros), zeros, float(np.median(y)))
 
 
 def _out_of_fold(
@@ -121,8 +142,7 @@ def _out_of_fold(
 
 
 def _predict(fit: Fit, x: np.ndarray) -> np.ndarray:
-    mean, scale, coef, intercept = fit
-    return intercept + ((x - mean) / scale) @ coef
+    return fit.intercept + ((np.clip(x, fit.low, fit.high) - fit.mean) / fit.scale) @ fit.coef
 
 
 def ape_optimal_shift(log_ratios: np.ndarray) -> float:
@@ -179,10 +199,12 @@ def fit_horizon(
     tail = (1.0 - INTERVAL) / 2.0
     return HorizonModel(
         observe_s=float(observe_s),
-        mean=tuple(map(float, fit[0])),
-        scale=tuple(map(float, fit[1])),
-        coef=tuple(map(float, fit[2])),
-        intercept=fit[3],
+        low=tuple(map(float, fit.low)),
+        high=tuple(map(float, fit.high)),
+        mean=tuple(map(float, fit.mean)),
+        scale=tuple(map(float, fit.scale)),
+        coef=tuple(map(float, fit.coef)),
+        intercept=fit.intercept,
         offset=ape_optimal_shift(y - _predict(fit, x)),
         q_low=float(np.quantile(out_of_fold, tail)),
         q_high=float(np.quantile(out_of_fold, 1.0 - tail)),
