@@ -182,12 +182,26 @@ def test_silence_needs_the_streak_to_span_n_intervals():
     busy = [[t - 700 + i * 60, 2, True] for i in range(10)]  # the last one 100 s ago
     quiet = [*busy, [t - 60, 0, True], [t - 40, 0, False], [t - 20, 0, True]]
     assert silence(quiet, policy, now) is None  # three empty runs, but not three intervals yet
-    assert silence(quiet, policy, now + timedelta(minutes=15)) == {
+    assert silence(quiet, policy, now + timedelta(minutes=15)) is None  # nor half an hour
+    assert silence(quiet, policy, now + timedelta(minutes=30)) == {
         "runs_without_new": 3,
         "usual_share": 1.0,
         "since": t - 160,
     }
     assert silence(quiet, RunPolicy(silent_after_intervals=0), now + timedelta(hours=1)) is None
+
+
+def test_a_source_polled_every_few_seconds_is_not_silent_before_half_an_hour():
+    """The demo polls every 2 s; once it has caught up with the present, six empty runs (12 s)
+    followed a history of runs that all brought something, and raised 'no mention for 0 min'."""
+    policy = RunPolicy(interval_seconds=2, silent_after_intervals=6)
+    now = datetime.fromisoformat("2026-11-23T12:00:00+00:00")
+    t = now.timestamp()
+    busy = [[t - 300 + i * 2, 3, True] for i in range(100)]  # the last one 102 s ago
+    quiet = [*busy, *([t - 12 + i * 2, 0, True] for i in range(6))]
+    assert silence(quiet, policy, now) is None
+    assert silence(quiet, policy, now + timedelta(minutes=28)) is None
+    assert silence(quiet, policy, now + timedelta(minutes=29))["runs_without_new"] == 6
 
 
 def test_the_sources_command_prints_health_without_control_characters(

@@ -3,7 +3,8 @@
 One row per collector in ``collector_state`` (the cursor lives there too). After every run the
 runner records the outcome here; repeated failures push ``next_run_at`` back exponentially, a
 rate limit or an exhausted quota holds the source until the reset, and a source that usually
-brings mentions but has brought none for N intervals raises a "silent" alert (once per day).
+brings mentions but has brought none for N intervals (and at least half an hour) raises a
+"silent" alert (once per day).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ HISTORY = 96
 # A streak of empty runs is "silence" when it would happen less than once in a hundred at the
 # source's usual rate of productive runs.
 SILENCE_ODDS = 0.01
+MIN_SILENCE_S = 1800.0
+"""No source is "silent" before half an hour, whatever its interval: a source polled every few
+seconds that has just worked through a backlog (a restart, the demo catching up) has a history of
+runs that all brought something, and a few empty runs after it are not news to a support lead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +145,9 @@ def record(
 def silence(runs: list[list[Any]], policy: RunPolicy, now: datetime) -> dict[str, Any] | None:
     """Facts of a silence worth an alert, or None.
 
-    Silent: at least N runs in a row brought nothing, over at least N intervals, although the
-    runs before were productive often enough that such a streak would be rare (< 1 %).
+    Silent: at least N runs in a row brought nothing, over at least N intervals and
+    ``MIN_SILENCE_S``, although the runs before were productive often enough that such a streak
+    would be rare (< 1 %).
     """
     n = policy.silent_after_intervals
     if n <= 0:
@@ -155,7 +161,7 @@ def silence(runs: list[list[Any]], policy: RunPolicy, now: datetime) -> dict[str
     if streak < n or len(before) < n:
         return None
     last_new_at = before[-1][0]
-    if now.timestamp() - last_new_at < n * policy.interval_seconds:
+    if now.timestamp() - last_new_at < max(n * policy.interval_seconds, MIN_SILENCE_S):
         return None
     share = sum(1 for _, new, _ in before if new > 0) / len(before)
     if (1 - share) ** streak >= SILENCE_ODDS:
