@@ -151,8 +151,8 @@ def in_sample_ceiling(cascades: Sequence[Cascade], observe_s: float) -> float:
     from sklearn.linear_model import QuantileRegressor
 
     from models.spread.training import (
-        ape_optimal_shift,
         feature_table,
+        relative_error,
         target_log_ratio,
         typical_followers,
     )
@@ -161,10 +161,10 @@ def in_sample_ceiling(cascades: Sequence[Cascade], observe_s: float) -> float:
     y = target_log_ratio(counts, np.array([c.final for c in cascades], dtype=float))
     hour = np.array([c.start_day % 1.0 for c in cascades]) * 2.0 * np.pi
     x = np.column_stack([x, np.sin(hour), np.cos(hour), np.log(np.maximum(counts, 1.0))])
-    x = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    spread = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     model = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs").fit(x, y)
-    residuals = y - model.predict(x)
-    return float(np.median(np.abs(np.exp(ape_optimal_shift(residuals) - residuals) - 1.0)))
+    return relative_error(y - model.predict(x))
 
 
 def virality() -> None:

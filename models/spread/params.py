@@ -19,6 +19,24 @@ from models.spread.features import FEATURES
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "artifacts" / "spread" / "params.json"
 
 
+def linear_log_ratio(
+    features: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    coef: np.ndarray,
+    intercept: float,
+) -> np.ndarray:
+    """The calibration's linear model, for one row of features or many.
+
+    Features outside ``[low, high]`` (the range it was fitted on, see ``training.CLIP``) count as
+    the nearest edge: the fit is flat where it saw no cascade.
+    """
+    within = np.clip(features, np.asarray(low), np.asarray(high))
+    return intercept + ((within - np.asarray(mean)) / np.asarray(scale)) @ np.asarray(coef)
+
+
 @dataclass(frozen=True)
 class HorizonModel:
     """Calibration fitted on cascades observed for exactly ``observe_s`` seconds."""
@@ -36,11 +54,9 @@ class HorizonModel:
     baseline_ratio: float
 
     def log_ratio(self, features: np.ndarray) -> float:
-        """Predicted median of log(final / count so far); features outside the range the model
-        was fitted on count as its nearest edge (see ``training.CLIP``)."""
-        within = np.clip(features, np.asarray(self.low), np.asarray(self.high))
-        z = (within - np.asarray(self.mean)) / np.asarray(self.scale)
-        return float(self.intercept + z @ np.asarray(self.coef))
+        """Predicted median of log(final / count so far)."""
+        return float(linear_log_ratio(features, self.low, self.high, self.mean, self.scale,
+                                      self.coef, self.intercept))
 
 
 @dataclass(frozen=True)

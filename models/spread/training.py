@@ -16,7 +16,7 @@ from sklearn.linear_model import HuberRegressor
 from models.spread.cascades import Cascade
 from models.spread.features import Observation, observe, pseudo_events
 from models.spread.forecast import SpreadForecast, forecast_events, forecast_snapshots
-from models.spread.params import HorizonModel, SpreadParams, baseline_ratio
+from models.spread.params import HorizonModel, SpreadParams, baseline_ratio, linear_log_ratio
 
 OBSERVE_GRID = (300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0)
 HORIZON_S = 7 * 86400.0
@@ -142,7 +142,7 @@ def _out_of_fold(
 
 
 def _predict(fit: Fit, x: np.ndarray) -> np.ndarray:
-    return fit.intercept + ((np.clip(x, fit.low, fit.high) - fit.mean) / fit.scale) @ fit.coef
+    return linear_log_ratio(x, fit.low, fit.high, fit.mean, fit.scale, fit.coef, fit.intercept)
 
 
 def ape_optimal_shift(log_ratios: np.ndarray) -> float:
@@ -156,7 +156,7 @@ def ape_optimal_shift(log_ratios: np.ndarray) -> float:
     return float(shifts[int(np.argmin(errors))])
 
 
-def _relative_error(residuals: np.ndarray) -> float:
+def relative_error(residuals: np.ndarray) -> float:
     """Median relative error of log-ratio residuals once shifted as the point forecast will be.
 
     Choosing the penalty on the metric that is reported (not on squared or absolute log error,
@@ -189,7 +189,7 @@ def fit_horizon(
     extra = [(px, target_log_ratio(pc, finals)) for px, pc in pooled]
     residuals = {p: _out_of_fold(x, y, p, extra) for p in PENALTIES}
     residuals[NAIVE] = _out_of_fold(np.zeros((len(y), 1)), y, 1.0)
-    penalty = min(residuals, key=lambda p: _relative_error(residuals[p]))
+    penalty = min(residuals, key=lambda p: relative_error(residuals[p]))
     out_of_fold = residuals[penalty]
     if penalty == NAIVE:
         fit = _constant(x, y)
