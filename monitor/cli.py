@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from monitor.alerts.cli import register as register_alerts
 from monitor.clock import AcceleratedClock, Clock, ManualClock, SystemClock
@@ -25,7 +26,7 @@ from monitor.config import ROOT, ConfigError, Settings, load_config
 from monitor.logs import setup_logging
 from monitor.reports.cli import register as register_reports
 from monitor.scheduler import Pipeline, run_forever, run_simulated
-from monitor.storage.db import make_engine, redacted, upgrade
+from monitor.storage.db import DatabaseError, make_engine, redacted, unreachable, upgrade
 from monitor.storage.ingest import load_cursor
 from monitor.workers import run_worker
 
@@ -37,6 +38,14 @@ def _open_db(settings: Settings) -> Engine:
     engine = make_engine(settings.db_url)
     upgrade(engine)
     return engine
+
+
+def _run(args: argparse.Namespace) -> None:
+    """The command, with the database's failures said in one line (exit 2, no traceback)."""
+    try:
+        args.func(args)
+    except DBAPIError as exc:
+        raise unreachable(exc, Settings().db_url) from None
 
 
 def _pipeline(args: argparse.Namespace, clock: Clock, only: str | None = None) -> Pipeline:
@@ -286,7 +295,10 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        args.func(args)
+        _run(args)
     except ConfigError as exc:
         print(f"vigie: configuration error\n{exc}", file=sys.stderr)
+        sys.exit(2)
+    except DatabaseError as exc:
+        print(f"vigie: {exc}", file=sys.stderr)
         sys.exit(2)
