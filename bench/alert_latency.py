@@ -32,8 +32,8 @@ from sqlalchemy import select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.clock import SystemClock
-from monitor.collectors.base import Batch, Engagement, MentionIn
 from monitor.config import Settings, VigieConfig
+from monitor.mentions import Batch, Engagement, MentionIn
 from monitor.scheduler import Pipeline, run_forever
 from monitor.scoring import load_model
 from monitor.storage.db import make_engine, upgrade

@@ -39,10 +39,10 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.collectors.base import Engagement, MentionIn
 from monitor.collectors.demo import DemoCollector
 from monitor.config import Brand, BrandAlerts, VigieConfig
 from monitor.detection import detect
+from monitor.mentions import Engagement, MentionIn
 from monitor.scoring import load_model, score_pending
 from monitor.storage import rollups
 from monitor.storage.db import make_engine, upgrade

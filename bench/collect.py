@@ -34,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.clock import ManualClock
 from monitor.collectors import build_collectors
-from monitor.collectors.base import Batch, Collector
+from monitor.collectors.base import Collector
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.twitter import TWITTER_EPOCH_MS
 from monitor.config import Brand, Settings, SourceConfig, VigieConfig
+from monitor.mentions import Batch
 from monitor.scheduler import Pipeline, build_schedule
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.tables import Mention

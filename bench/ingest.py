@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.collectors.base import Engagement, MentionIn
+from monitor.mentions import Engagement, MentionIn
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.ingest import store_mentions
 from monitor.storage.tables import Mention

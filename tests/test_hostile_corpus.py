@@ -25,9 +25,9 @@ from streamlit.testing.v1 import AppTest
 from dashboard import context
 from dashboard.safe import plain
 from monitor.clock import ManualClock
-from monitor.collectors.base import Batch, Engagement, MentionIn
 from monitor.collectors.health import health
 from monitor.config import VigieConfig, load_config
+from monitor.mentions import Batch, Engagement, MentionIn
 from monitor.reports.period import Week
 from monitor.reports.weekly import generate
 from monitor.scheduler import Pipeline

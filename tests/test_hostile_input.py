@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from monitor.collectors.base import MentionIn
+from monitor.mentions import MentionIn
 from monitor.storage.ingest import store_mentions
 from monitor.storage.normalise import clean_text
 from monitor.storage.tables import Mention

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 
-from monitor.collectors.base import MentionIn
 from monitor.collectors.demo import DemoCollector
 from monitor.config import Brand
 from monitor.detection.incidents import EmbeddingCache, cluster, detect_incidents, top_terms
+from monitor.mentions import MentionIn
 from monitor.scoring import load_model, score_pending
 from monitor.storage.ingest import store_mentions
 from monitor.storage.tables import Alert, Incident, IncidentMention, Mention

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Connection, Engine, insert, select
 
-from monitor.collectors.base import Engagement, MentionIn
 from monitor.collectors.demo import DemoCollector
 from monitor.config import VigieConfig
+from monitor.mentions import Engagement, MentionIn
 from monitor.reports import table
 from monitor.reports.figures import brand_terms, compute
 from monitor.reports.period import Week, due_week, send_time

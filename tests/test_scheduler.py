@@ -11,10 +11,11 @@ from sqlalchemy import select
 from monitor.cli import main
 from monitor.clock import ManualClock
 from monitor.collectors import build_collectors
-from monitor.collectors.base import Batch, DisabledCollector, MentionIn
+from monitor.collectors.base import DisabledCollector
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.health import Health, RunPolicy, health, report, silence
 from monitor.config import Brand, Settings, SourceConfig, VigieConfig
+from monitor.mentions import Batch, MentionIn
 from monitor.scheduler import Pipeline, build_schedule
 from monitor.storage.tables import Alert, Mention
 from tests.replay.server import ReplayServer, Reply, serving

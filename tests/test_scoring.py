@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from monitor.collectors.base import MentionIn
+from monitor.mentions import MentionIn
 from monitor.scoring import load_model, score_pending
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.ingest import store_mentions

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
-from monitor.collectors.base import Batch, Engagement, MentionIn
 from monitor.collectors.demo import DemoCollector
+from monitor.mentions import Batch, Engagement, MentionIn
 from monitor.storage.ingest import load_cursor, store_batch, store_mentions
 from monitor.storage.tables import CollectorState, EngagementSnapshot, Mention
 

@@ -15,10 +15,11 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from monitor.collectors.base import Batch, MalformedResponse, MentionIn
+from monitor.collectors.base import MalformedResponse
 from monitor.collectors.http import RequestsApi, SourceOptions, parse_time
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
+from monitor.mentions import Batch, MentionIn
 
 SOURCE = "appstore"
 FEED_URL = (

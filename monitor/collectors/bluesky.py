@@ -20,10 +20,10 @@ from atproto_client.models.app.bsky.feed.defs import PostView
 from atproto_client.request import Request
 from pydantic import Field
 
-from monitor.collectors.base import Batch, Engagement, MentionIn
 from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, parse_time
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand, ConfigError
+from monitor.mentions import Batch, Engagement, MentionIn
 
 SOURCE = "bluesky"
 PAGE = 100

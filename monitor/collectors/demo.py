@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.collectors.base import Batch, Engagement, MentionIn
+from monitor.mentions import Batch, Engagement, MentionIn
 
 SOURCE = "demo"
 TRACK_MINUTES = 6 * 60

@@ -23,10 +23,11 @@ from google_play_scraper.constants.regex import Regex
 from google_play_scraper.constants.request import PLAY_STORE_BASE_URL, Formats
 from pydantic import Field
 
-from monitor.collectors.base import Batch, Engagement, MalformedResponse, MentionIn
+from monitor.collectors.base import MalformedResponse
 from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
+from monitor.mentions import Batch, Engagement, MentionIn
 
 ssl._create_default_https_context = ssl.create_default_context
 

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 import mastodon
 from pydantic import Field, field_validator
 
-from monitor.collectors.base import Batch, Engagement, MentionIn
 from monitor.collectors.http import ApiCollector, SourceOptions, make_session, parse_time
 from monitor.collectors.markup import html_to_text
 from monitor.config import Brand
+from monitor.mentions import Batch, Engagement, MentionIn
 
 SOURCE = "mastodon"
 

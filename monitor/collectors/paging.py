@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.collectors.base import Batch, MentionIn
+from monitor.mentions import Batch, MentionIn
 
 log = logging.getLogger(__name__)
 Mark = float | int

@@ -19,11 +19,11 @@ import prawcore
 from praw.models import Comment, Submission
 from pydantic import Field
 
-from monitor.collectors.base import Batch, Engagement, MentionIn
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, make_session
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.config import Brand, ConfigError
+from monitor.mentions import Batch, Engagement, MentionIn
 
 SOURCE = "reddit"
 PAGE = 100

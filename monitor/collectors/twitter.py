@@ -17,10 +17,10 @@ from typing import Any
 import tweepy
 from pydantic import Field
 
-from monitor.collectors.base import Batch, Engagement, MentionIn
 from monitor.collectors.http import ApiCollector, SourceOptions, TimeoutAdapter, parse_time
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.config import Brand, ConfigError
+from monitor.mentions import Batch, Engagement, MentionIn
 
 SOURCE = "twitter"
 TWEET_FIELDS = [

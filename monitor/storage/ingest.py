@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Insert, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.collectors.base import Batch, Collector, MentionIn
+from monitor.mentions import Batch, MentionIn, Stream
 from monitor.storage.normalise import clean_text
 from monitor.storage.tables import CollectorState, EngagementSnapshot, Mention
 
@@ -141,10 +141,10 @@ def load_cursor(conn: Connection, key: str) -> dict[str, Any] | None:
 
 
 def store_batch(
-    conn: Connection, collector: Collector, batch: Batch, collected_at: datetime
+    conn: Connection, stream: Stream, batch: Batch, collected_at: datetime
 ) -> StoreResult:
     """Mentions and the cursor that covers them, in the caller's single transaction."""
     result = store_mentions(conn, batch.mentions, collected_at)
     if batch.cursor is not None:
-        save_cursor(conn, collector.key, collector.source, collector.brand, batch.cursor)
+        save_cursor(conn, stream.key, stream.source, stream.brand, batch.cursor)
     return result
