@@ -22,7 +22,7 @@ from monitor.collectors import build_collectors
 from monitor.collectors.base import Collector
 from monitor.collectors.health import health, report, usage
 from monitor.collectors.http import month_of
-from monitor.config import ROOT, ConfigError, Settings, load_config
+from monitor.config import ROOT, ConfigError, Settings, VigieConfig, load_config
 from monitor.logs import setup_logging
 from monitor.reports.cli import register as register_reports
 from monitor.scheduler import Pipeline, run_forever, run_simulated
@@ -82,6 +82,15 @@ def start_dashboard(
     return subprocess.Popen(cmd, env=env)
 
 
+def dashboard_config(config: VigieConfig, args: argparse.Namespace) -> VigieConfig:
+    """Alert links point at the dashboard this process serves, unless ``dashboard_url`` is set
+    in the config (a proxy, another host): the default would name a port nobody listens on."""
+    if getattr(args, "no_dashboard", True) or "dashboard_url" in config.model_fields_set:
+        return config
+    host = "localhost" if args.address in ("0.0.0.0", "::", "") else args.address
+    return config.model_copy(update={"dashboard_url": f"http://{host}:{args.port}"})
+
+
 def _serve(pipeline: Pipeline, args: argparse.Namespace, process_every: float) -> None:
     """Run the scheduler until Ctrl-C or SIGTERM, with the dashboard beside it if asked."""
     stop = threading.Event()
@@ -89,6 +98,7 @@ def _serve(pipeline: Pipeline, args: argparse.Namespace, process_every: float) -
     child = None
     if not getattr(args, "no_dashboard", True):
         child = start_dashboard(pipeline.settings, args.address, args.port, args.config)
+        pipeline.config = dashboard_config(pipeline.config, args)
     try:
         if getattr(args, "worker", False):
             lease = timedelta(seconds=args.lease_seconds)
@@ -151,9 +161,19 @@ def cmd_collect(args: argparse.Namespace) -> None:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> None:
+    """Serve until the child ends; SIGTERM stops the child too, so no server is left behind."""
     settings = Settings()
     _open_db(settings)
-    sys.exit(start_dashboard(settings, args.address, args.port, args.config).wait())
+    child = start_dashboard(settings, args.address, args.port, args.config)
+    stopping = threading.Event()
+
+    def stop(*_: object) -> None:
+        stopping.set()
+        child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    code = child.wait()
+    sys.exit(0 if stopping.is_set() else code)
 
 
 def cmd_hash_password(args: argparse.Namespace) -> None:
