@@ -41,12 +41,27 @@ class MentionIn:
     engagement: Engagement | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The brand's own public reply to a collected mention (its channel or account answering).
+
+    Sources that can tell who wrote a reply report it, so "answered" and the time to answer are
+    known without someone marking it on the dashboard; the reply itself is not a mention.
+    """
+
+    source: str
+    external_id: str
+    answered_at: datetime
+    url: str | None = None
+
+
 @dataclass(slots=True)
 class Batch:
-    """One page of results and the cursor that follows it."""
+    """One page of results, the brand's answers found on it, and the cursor that follows."""
 
     mentions: list[MentionIn] = field(default_factory=list)
     cursor: dict[str, Any] | None = None
+    answers: list[Answer] = field(default_factory=list)
 
 
 class Stream(Protocol):

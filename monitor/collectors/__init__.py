@@ -20,6 +20,7 @@ from monitor.collectors.credentials import Credentials
 from monitor.collectors.demo import DemoCollector
 from monitor.collectors.feeds import FeedsCollector, FeedsOptions
 from monitor.collectors.googleplay import GooglePlayCollector, GooglePlayOptions
+from monitor.collectors.hackernews import HackerNewsCollector, HackerNewsOptions
 from monitor.collectors.mastodon import MastodonCollector, MastodonOptions
 from monitor.collectors.reddit import RedditCollector, RedditOptions
 from monitor.collectors.twitter import TwitterCollector, TwitterOptions
@@ -77,6 +78,10 @@ def _feeds(brand: Brand, options: dict[str, Any], _: Credentials) -> Collector |
     return FeedsCollector(brand, _options(FeedsOptions, options))
 
 
+def _hackernews(brand: Brand, options: dict[str, Any], _: Credentials) -> Collector:
+    return HackerNewsCollector(brand, _options(HackerNewsOptions, options))
+
+
 FACTORIES: dict[str, Factory] = {
     "demo": _demo,
     "twitter": _twitter,
@@ -86,6 +91,7 @@ FACTORIES: dict[str, Factory] = {
     "feeds": _feeds,
     "mastodon": _mastodon,
     "bluesky": _bluesky,
+    "hackernews": _hackernews,
 }
 
 

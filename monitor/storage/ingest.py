@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, select, update
+from sqlalchemy import Connection, Insert, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.mentions import Batch, MentionIn, Stream
+from monitor.mentions import Answer, Batch, MentionIn, Stream
 from monitor.storage.normalise import clean_text
-from monitor.storage.tables import CollectorState, EngagementSnapshot, Mention
+from monitor.storage.tables import CollectorState, EngagementSnapshot, Mention, Response
 
 CHUNK = 1000
 MAX_TEXT = 200_000
@@ -145,6 +145,53 @@ def store_batch(
 ) -> StoreResult:
     """Mentions and the cursor that covers them, in the caller's single transaction."""
     result = store_mentions(conn, batch.mentions, collected_at)
+    record_answers(conn, batch.answers, collected_at)
     if batch.cursor is not None:
         save_cursor(conn, stream.key, stream.source, stream.brand, batch.cursor)
     return result
+
+
+def record_answers(conn: Connection, answers: Sequence[Answer], now: datetime) -> int:
+    """Mark the mentions the brand answered itself; returns how many were known.
+
+    The earliest answer time is kept (time to first response), a dismissed mention stays
+    dismissed, and a reply URL someone entered is never overwritten. Answers to mentions not
+    stored (filtered out, or older than the backfill) are ignored.
+    """
+    firsts: dict[tuple[str, str], Answer] = {}
+    for a in sorted(answers, key=lambda a: a.answered_at, reverse=True):
+        firsts[(a.source, a.external_id)] = a
+    ids = _ids_for(conn, list(firsts)) if firsts else {}
+    if not ids:
+        return 0
+    table = Response.__table__
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    rows = [
+        {
+            "mention_id": ids[key],
+            "status": "answered",
+            "answered_at": a.answered_at,
+            "reply_url": a.url,
+            "updated_at": now,
+        }
+        for key, a in firsts.items()
+        if key in ids
+    ]
+    insert = dialect.insert(table)
+    new = insert.excluded
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["mention_id"],
+            set_={
+                "status": case((table.c.status == "dismissed", table.c.status), else_=new.status),
+                "answered_at": func.coalesce(
+                    case((table.c.answered_at < new.answered_at, table.c.answered_at)),
+                    new.answered_at,
+                ),
+                "reply_url": func.coalesce(table.c.reply_url, new.reply_url),
+                "updated_at": new.updated_at,
+            },
+        ),
+        rows,
+    )
+    return len(rows)
