@@ -5,7 +5,7 @@ competitors, an incident), at a high rate, with 10% re-polls of recent posts (sa
 engagement snapshot), as real collectors deliver them. Per chunk, the mentions are stored, scored
 with the bundled model (``score_pending``), the hourly rollup the dashboard reads is refreshed
 (``rollups.refresh``) and detection runs (``detect``), as a scheduler catching up would.
-Meanwhile a separate process plays the dashboard and times its queries (dashboard/queries.py).
+Meanwhile a separate process plays the dashboard and times its queries (dashboard/queries/).
 Prints throughput per stage, peak RSS, and the dashboard timings.
 
     python bench/backfill.py [--n 1000000] [--only sqlite|postgresql]

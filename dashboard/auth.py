@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from dashboard.passwords import PasswordHash
 from dashboard.safe import md
 from monitor.config import Settings
+from monitor.passwords import PasswordHash
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 HASH_KEY = "VIGIE_DASHBOARD_PASSWORD_HASH"

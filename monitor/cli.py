@@ -24,6 +24,7 @@ from monitor.collectors.health import health, report, usage
 from monitor.collectors.http import month_of
 from monitor.config import ROOT, ConfigError, Settings, VigieConfig, load_config
 from monitor.logs import setup_logging
+from monitor.passwords import hash_password
 from monitor.reports.cli import register as register_reports
 from monitor.scheduler import Pipeline, run_forever, run_simulated
 from monitor.storage.db import DatabaseError, make_engine, redacted, unreachable, upgrade
@@ -178,8 +179,6 @@ def cmd_dashboard(args: argparse.Namespace) -> None:
 
 def cmd_hash_password(args: argparse.Namespace) -> None:
     """Print the hash for VIGIE_DASHBOARD_PASSWORD_HASH; the password itself is never shown."""
-    from dashboard.passwords import hash_password
-
     if sys.stdin.isatty():
         password = getpass.getpass("Dashboard password: ")
         if getpass.getpass("Again: ") != password:

@@ -20,8 +20,8 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Dataframe
 
 from dashboard import context, queries
-from dashboard.passwords import hash_password
 from dashboard.safe import md, plain
+from monitor.passwords import hash_password
 from monitor.storage.tables import (
     Alert,
     CollectorState,

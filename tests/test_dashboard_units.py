@@ -12,9 +12,9 @@ import yaml
 
 from dashboard import config_edit, topics
 from dashboard.auth import Throttle, is_local
-from dashboard.passwords import PasswordHash, hash_password
 from dashboard.safe import csv_bytes, md, safe_url
 from monitor.config import EXAMPLE_CONFIG, load_config
+from monitor.passwords import PasswordHash, hash_password
 from tests.support import ROOT
 
 

@@ -17,6 +17,9 @@ from tests.support import ROOT
 # (package whose modules are checked, module prefix none of them may import, why)
 FORBIDDEN = [
     ("monitor/storage", "monitor.collectors", "storage must not load every source's client"),
+    ("monitor", "dashboard", "the monitor runs, and hashes passwords, without the dashboard"),
+    ("models", "dashboard", "the models know nothing of the dashboard"),
+    ("dashboard", "monitor.alerts.outbox", "the dashboard raises no alert: monitor.alerts does"),
 ]
 
 

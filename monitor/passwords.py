@@ -1,6 +1,7 @@
-"""Password hashes for the dashboard: scrypt, salted, compared in constant time.
+"""Password hashes for the dashboard's login: scrypt, salted, compared in constant time.
 
-Kept free of Streamlit so ``python -m monitor hash-password`` starts fast.
+On the monitor side, free of Streamlit, so ``python -m monitor hash-password`` produces one without
+loading the dashboard, and the dashboard checks it with the same code.
 """
 
 from __future__ import annotations

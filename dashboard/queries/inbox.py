@@ -1,0 +1,183 @@
+"""Inbox: complaints to handle, counts per state against the SLA, and response times."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+
+from dashboard.queries.shared import (
+    OPEN_STATES,
+    STATES,
+    H,
+    InboxFilter,
+    M,
+    R,
+    Span,
+    View,
+    in_period,
+    in_spans,
+    mention_columns,
+    minutes_between,
+    split_hours,
+    to_frame,
+)
+from monitor.storage.rollups import HOUR
+
+
+def _inbox_conditions(engine: Engine, view: View, f: InboxFilter, now: datetime) -> list[Any]:
+    conds: list[Any] = [view.complaint == true(), *in_period(f.start, f.end)]
+    if f.brands:
+        conds.append(M.c.brand.in_(f.brands))
+    if f.states:
+        conds.append(view.state.in_(f.states))
+    if f.assignee:
+        conds.append(R.c.assignee == f.assignee)
+    if f.breached_only:
+        conds.append(_breached(engine, view, f.sla_minutes, now))
+    return conds
+
+
+def _breached(engine: Engine, view: View, sla_minutes: int, now: datetime) -> Any:
+    """Open past the SLA, or answered later than it."""
+    late_answer = minutes_between(engine, M.c.created_at, R.c.answered_at) > sla_minutes
+    return or_(
+        view.state.in_(OPEN_STATES) & (M.c.created_at < now - timedelta(minutes=sla_minutes)),
+        (view.state == "answered") & late_answer,
+    )
+
+
+def inbox(engine: Engine, f: InboxFilter, now: datetime, limit: int = 500) -> pd.DataFrame:
+    """Complaints to handle: open ones first, oldest first; then handled ones, newest first."""
+    view = View()
+    is_open = view.state.in_(OPEN_STATES)
+    until = func.coalesce(R.c.answered_at, literal(now, M.c.created_at.type))
+    waited = minutes_between(engine, M.c.created_at, until)
+    query = (
+        select(*mention_columns(view), waited.label("minutes"))
+        .select_from(view.joined())
+        .where(*_inbox_conditions(engine, view, f, now))
+        .order_by(
+            case((is_open, 0), else_=1),
+            case((is_open, M.c.created_at)),
+            M.c.created_at.desc(),
+        )
+        .limit(limit)
+    )
+    frame = to_frame(engine, query)
+    frame["breached"] = frame["minutes"] > f.sla_minutes
+    frame.loc[frame["state"] == "dismissed", "breached"] = False
+    return frame
+
+
+def inbox_summary(engine: Engine, f: InboxFilter, now: datetime) -> dict[str, Any]:
+    """Counts per state, open complaints past the SLA and first-response times of the period.
+
+    The counts come from the rollup except for an assignee (which it does not keep)."""
+    deadline = now - timedelta(minutes=f.sla_minutes)
+    if f.assignee:
+        hours, raw = [], [(f.start, f.end)]
+    else:
+        hours, raw = split_hours(engine, f.start, f.end, now, cuts=(deadline,))
+    counts = dict.fromkeys(STATES, 0)
+    late = 0
+    for state, mentions, overdue in [
+        *_inbox_counts_raw(engine, f, raw, deadline, now),
+        *_inbox_counts_rollup(engine, f, hours, deadline),
+    ]:
+        counts[state] = counts.get(state, 0) + int(mentions)
+        late += int(overdue or 0)
+    answered = _answered_minutes(engine, f, now)
+    return {"counts": counts, "open_overdue": late, **response_stats(answered, f.sla_minutes)}
+
+
+def _inbox_counts_raw(
+    engine: Engine, f: InboxFilter, spans: Sequence[Span], deadline: datetime, now: datetime
+) -> list[Any]:
+    """(state, complaints, overdue) counted from the mentions of the spans."""
+    if not spans:
+        return []
+    view = View()
+    scope = InboxFilter(f.brands, (), f.assignee, sla_minutes=f.sla_minutes)
+    overdue = case((view.state.in_(OPEN_STATES) & (M.c.created_at < deadline), 1), else_=0)
+    query = (
+        select(view.state.label("state"), func.count(), func.sum(overdue))
+        .select_from(view.joined())
+        .where(*_inbox_conditions(engine, view, scope, now), in_spans(M.c.created_at, spans))
+        .group_by(literal_column("state"))
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(query))
+
+
+def _inbox_counts_rollup(
+    engine: Engine, f: InboxFilter, spans: Sequence[Span], deadline: datetime
+) -> list[Any]:
+    """(state, complaints, overdue) from whole hours: an open one is late when its hour ended
+    by the deadline (``split_hours`` leaves the deadline's own hour to the mentions)."""
+    if not spans:
+        return []
+    late = case((H.c.state.in_(OPEN_STATES) & (H.c.hour <= deadline - HOUR), H.c.mentions))
+    query = (
+        select(
+            H.c.state,
+            cast(func.sum(H.c.mentions), BigInteger),
+            cast(func.coalesce(func.sum(late), 0), BigInteger),
+        )
+        .where(H.c.complaint == true(), in_spans(H.c.hour, spans))
+        .group_by(H.c.state)
+    )
+    if f.brands:
+        query = query.where(H.c.brand.in_(f.brands))
+    with engine.connect() as conn:
+        return list(conn.execute(query))
+
+
+def _answered_minutes(engine: Engine, f: InboxFilter, now: datetime) -> list[float]:
+    """Minutes to the first answer of every answered complaint of the period."""
+    view = View()
+    scope = InboxFilter(f.brands, (), f.assignee, f.start, f.end, f.sla_minutes)
+    minutes = minutes_between(engine, M.c.created_at, R.c.answered_at)
+    query = (
+        select(minutes)
+        .select_from(view.joined())
+        .where(*_inbox_conditions(engine, view, scope, now), R.c.answered_at.is_not(None))
+    )
+    with engine.connect() as conn:
+        return [float(m) for m in conn.execute(query).scalars()]
+
+
+def response_stats(minutes: Sequence[float], sla_minutes: int) -> dict[str, Any]:
+    """Median and 90th percentile time to first response, and the share within the SLA."""
+    if not minutes:
+        return {"answered": 0, "median_minutes": None, "p90_minutes": None, "within_sla": None}
+    ordered = sorted(minutes)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    within = sum(m <= sla_minutes for m in ordered) / len(ordered)
+    return {
+        "answered": len(ordered),
+        "median_minutes": statistics.median(ordered),
+        "p90_minutes": p90,
+        "within_sla": within,
+    }
+
+
+def assignees(engine: Engine) -> list[str]:
+    query = select(R.c.assignee).where(R.c.assignee.is_not(None)).distinct()
+    with engine.connect() as conn:
+        return sorted(conn.execute(query).scalars())
