@@ -226,6 +226,13 @@ def cmd_sources(args: argparse.Namespace) -> None:
     print(report(health(engine), usage(engine, month_of(datetime.now(UTC)))))
 
 
+def cmd_quarantine(args: argparse.Namespace) -> None:
+    """Items sources sent that could not be read, set aside with why (newest first)."""
+    from monitor.storage import quarantine
+
+    print(quarantine.report(quarantine.recent(_open_db(Settings()), args.limit)))
+
+
 def _dashboard_args(p: argparse.ArgumentParser, with_toggle: bool = True) -> None:
     p.add_argument("--address", default="localhost", help="bind address (default: localhost)")
     p.add_argument("--port", type=int, default=8501)
@@ -303,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sources", help="health of every collector and this month's API usage")
     p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("quarantine", help="items sources sent that could not be read, and why")
+    p.add_argument("--limit", type=int, default=50, help="how many, most recently seen first")
+    p.set_defaults(func=cmd_quarantine)
 
     register_reports(sub)
 

@@ -55,13 +55,23 @@ class Answer:
     url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An item a source sent that cannot be read: set aside with why, so it costs only itself."""
+
+    payload: str
+    error: str
+
+
 @dataclass(slots=True)
 class Batch:
-    """One page of results, the brand's answers found on it, and the cursor that follows."""
+    """One page of results, the brand's answers found on it, the items of it set aside, and the
+    cursor that follows."""
 
     mentions: list[MentionIn] = field(default_factory=list)
     cursor: dict[str, Any] | None = None
     answers: list[Answer] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 class Stream(Protocol):

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from monitor.collectors.base import MalformedResponse
-from monitor.collectors.http import RequestsApi, SourceOptions, parse_time
+from monitor.collectors.base import MalformedResponse, read_each
+from monitor.collectors.http import HttpError, RequestsApi, SourceOptions, parse_time
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
 from monitor.mentions import Batch, MentionIn
@@ -55,8 +55,8 @@ def _label(entry: dict[str, Any], key: str) -> str | None:
     return value.get("label") if isinstance(value, dict) else None
 
 
-def reviews_of(payload: Any) -> list[dict[str, Any]]:
-    """The review entries of one feed page (the app's own entry, without a rating, is not one)."""
+def reviews_of(payload: Any) -> list[Any]:
+    """The review entries of one feed page (the app's own entry, which names it, is not one)."""
     feed = payload.get("feed") if isinstance(payload, dict) else None
     if not isinstance(feed, dict):
         raise MalformedResponse("App Store feed: no 'feed' object in the response")
@@ -64,7 +64,7 @@ def reviews_of(payload: Any) -> list[dict[str, Any]]:
     entries = [entries] if isinstance(entries, dict) else entries
     if not isinstance(entries, list):
         raise MalformedResponse("App Store feed: 'entry' is neither a list nor an object")
-    return [e for e in entries if isinstance(e, dict) and _label(e, "im:rating")]
+    return [e for e in entries if not (isinstance(e, dict) and "im:name" in e)]
 
 
 class AppStoreCollector(RequestsApi):
@@ -86,26 +86,34 @@ class AppStoreCollector(RequestsApi):
     def _page(self, country: str, now: datetime, token: str | None, floor: float | None) -> Page:
         page = int(token or 1)
         url = self.options.feed_url.format(country=country, page=page, app_id=self.options.app_id)
-        response = self.fetch(f"reviews page {page} ({country})", "GET", url)
+        try:
+            response = self.fetch(f"reviews page {page} ({country})", "GET", url)
+        except HttpError as exc:
+            if exc.status == 404 and page > 1:  # past the feed's last page: the listing ends
+                return Page([], None)
+            raise
         try:
             payload = json.loads(response.content)
         except ValueError as exc:
             raise MalformedResponse(f"App Store feed: not JSON ({exc})") from None
         reviews = reviews_of(payload)
         self.meter.add_items(len(reviews))
-        items = [self._item(r, country) for r in reviews]
+        items, rejected = read_each(reviews, partial(self._item, country=country))
         more = bool(reviews) and page < LAST_PAGE
-        return Page(items, str(page + 1) if more else None)
+        return Page(items, str(page + 1) if more else None, rejected)
 
     def _item(self, entry: dict[str, Any], country: str) -> tuple[float, MentionIn]:
         review_id = _label(entry, "id")
-        try:
-            created = parse_time(_label(entry, "updated") or "")
-            rating = int(_label(entry, "im:rating") or "")
-        except ValueError as exc:
-            raise MalformedResponse(f"App Store feed: unreadable review ({exc})") from None
         if not review_id:
             raise MalformedResponse("App Store feed: a review without an id")
+        try:
+            created = parse_time(_label(entry, "updated") or "")
+        except ValueError:
+            raise MalformedResponse("App Store feed: a review without a time ('updated')") from None
+        try:
+            rating = int(_label(entry, "im:rating") or "")
+        except ValueError:
+            raise MalformedResponse("App Store feed: a review without a rating") from None
         author = entry.get("author") if isinstance(entry.get("author"), dict) else {}
         title, body = _label(entry, "title") or "", _label(entry, "content") or ""
         mention = MentionIn(

@@ -7,12 +7,17 @@ neither lose nor repeat.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from monitor.mentions import Batch, Stream
+from monitor.mentions import Batch, Rejected, Stream
+from monitor.storage.quarantine import reject
+
+R = TypeVar("R")
+T = TypeVar("T")
+UNREADABLE = (LookupError, TypeError, ValueError, AttributeError)
 
 
 class Collector(Stream, Protocol):
@@ -51,6 +56,19 @@ class QuotaExhausted(Held):
 
 class MalformedResponse(Exception):
     """The service answered something we cannot read (bad JSON, unexpected shape)."""
+
+
+def read_each(raws: Iterable[R], read: Callable[[R], T]) -> tuple[list[T], list[Rejected]]:
+    """Read every item of a page on its own: one that cannot be read is set aside with why
+    (the runner quarantines it) and costs only itself, never the page or the feed after it."""
+    done: list[T] = []
+    rejected: list[Rejected] = []
+    for raw in raws:
+        try:
+            done.append(read(raw))
+        except (MalformedResponse, *UNREADABLE) as exc:
+            rejected.append(reject(raw, exc))
+    return done, rejected
 
 
 @dataclass(slots=True)

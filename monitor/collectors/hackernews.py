@@ -66,13 +66,14 @@ class HackerNewsCollector(RequestsApi):
         seen: set[str] = set()
         lookback = self.options.lookback_minutes * 60
         for name, fetch, answers in self._streams(now):
-            for page, position in sweep(state.get(name), fetch, self.options.max_pages, lookback):
-                state[name] = position
+            for swept in sweep(state.get(name), fetch, self.options.max_pages, lookback):
+                state[name], page = swept.cursor, swept.mentions
                 mentions = [] if answers else page
                 tracked.add([m for m in mentions if m.parent_id is None], now)
                 seen.update(m.external_id for m in mentions)
                 batch = Batch(mentions, {**state, "tracked": dict(tracked.posts)})
                 batch.answers = self._answers(page) if answers else []
+                batch.rejected = swept.rejected
                 yield batch
         yield from self._refresh(state, tracked, seen, now)
 

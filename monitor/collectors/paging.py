@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.mentions import Batch, MentionIn
+from monitor.mentions import Batch, MentionIn, Rejected
 
 log = logging.getLogger(__name__)
 Mark = float | int
@@ -32,6 +32,7 @@ class Page:
 
     items: list[tuple[Mark, MentionIn | None]]
     next_token: str | None
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 Fetch = Callable[[str | None, Mark | None], Page]
@@ -42,12 +43,13 @@ def sweep(
     fetch: Fetch,
     max_pages: int,
     lookback: float = 0.0,
-) -> Iterator[tuple[list[MentionIn], dict[str, Any]]]:
-    """Yield each page's new mentions with the sweep state that follows them.
+) -> Iterator[Batch]:
+    """Yield each page's new mentions (and items set aside) with the sweep state after them.
 
     ``fetch(token, floor)`` returns one page (``floor`` lets the API filter server-side). Items
     at or below ``floor - lookback`` end the sweep; ``lookback`` (seconds, for time marks) re-reads
-    a margin for services whose search index lags, storage ignoring what it already has. After
+    a margin for services whose search index lags, storage ignoring what it already has. A page
+    that points at itself again (a listing whose last page is full) ends it too. After
     ``max_pages`` the token is kept and the next run continues where this one stopped.
     """
     state = state or {}
@@ -60,12 +62,14 @@ def sweep(
         marks = [m for m, _ in page.items]
         if marks:
             top = max(marks) if top is None else max(top, *marks)
-        token = page.next_token
         mentions = [item for _, item in fresh if item is not None]
-        if len(fresh) < len(page.items) or token is None:
-            yield mentions, {"floor": top if top is not None else floor}
+        ended = len(fresh) < len(page.items) or page.next_token in (None, token)
+        token = page.next_token
+        if ended:
+            done = {"floor": top if top is not None else floor}
+            yield Batch(mentions, done, rejected=page.rejected)
             return
-        yield mentions, {"floor": floor, "token": token, "top": top}
+        yield Batch(mentions, {"floor": floor, "token": token, "top": top}, rejected=page.rejected)
     log.info("sweep stopped after %d pages; the next run continues from there", max_pages)
 
 
@@ -119,9 +123,9 @@ def sweep_each(
     """
     state = dict(cursor or {})
     for key in keys:
-        for mentions, position in sweep(state.get(key), fetch_for(key), max_pages, lookback_s):
-            state[key] = position
-            yield Batch(mentions, dict(state))
+        for page in sweep(state.get(key), fetch_for(key), max_pages, lookback_s):
+            state[key] = page.cursor
+            yield Batch(page.mentions, dict(state), rejected=page.rejected)
 
 
 def chunks(items: list[str], size: int) -> Iterator[list[str]]:

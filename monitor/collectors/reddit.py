@@ -97,11 +97,12 @@ class RedditCollector(ApiCollector):
         seen: set[str] = set()
         for name, fetch in self._streams(now):
             pages = sweep(state.get(name), fetch, self.options.max_pages, self._lookback())
-            for mentions, position in pages:
-                state[name] = position
+            for page in pages:
+                state[name], mentions = page.cursor, page.mentions
                 tracked.add([m for m in mentions if m.external_id.startswith("t3_")], now)
                 seen.update(m.external_id for m in mentions)
-                yield Batch(mentions, {**state, "tracked": dict(tracked.posts)})
+                cursor = {**state, "tracked": dict(tracked.posts)}
+                yield Batch(mentions, cursor, rejected=page.rejected)
         yield from self._refresh(state, tracked, seen, now)
 
     def _lookback(self) -> float:

@@ -125,11 +125,12 @@ class TwitterCollector(ApiCollector):
             streams.append(("mentions", self._mentions))
         for name, fetch in streams:
             pages = sweep(state.get(name), partial(fetch, state, now), self.options.max_pages)
-            for mentions, position in pages:
-                state[name] = position
+            for page in pages:
+                state[name], mentions = page.cursor, page.mentions
                 tracked.add(mentions, now)
                 seen.update(m.external_id for m in mentions)
-                yield Batch(mentions, {**state, "tracked": dict(tracked.posts)})
+                cursor = {**state, "tracked": dict(tracked.posts)}
+                yield Batch(mentions, cursor, rejected=page.rejected)
         yield from self._refresh(state, tracked, seen, now)
 
     def _window(self, state: dict[str, Any], floor: int | None, now: datetime) -> dict[str, Any]:

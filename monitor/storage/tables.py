@@ -216,6 +216,29 @@ class CollectorState(Base):
     recent_runs: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
+class Quarantined(Base):
+    """An item a source sent that could not be read, kept as sent with why: it blocked nothing,
+    and a person can see it (``python -m monitor quarantine``, Sources & settings)."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        UniqueConstraint("source", "fingerprint", name="uq_quarantine_source_fingerprint"),
+        Index("ix_quarantine_last_seen", "last_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    collector: Mapped[str] = mapped_column(String(160))
+    brand: Mapped[str | None] = mapped_column(String(64))
+    # sha256 of the payload: the same bad item in every poll is one row, logged once.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class ApiUsage(Base):
     """Requests and items read per paid API and month, shared by all brands (quota checks)."""
 
