@@ -190,3 +190,31 @@ def test_malformed_json_is_reported_and_nothing_is_stored(engine, now):
             collect_once(engine, made, now)
     assert rows(engine) == {}
     assert health(engine)[0].status == "error"
+
+
+def full_page(template: dict[str, Any], now: datetime, after: str | None) -> Reply:
+    """One page of exactly 100 posts: Reddit's own ``after`` says whether more follow."""
+    posts = []
+    for i in range(100):
+        post = {**template, "id": f"zz{i:03d}", "name": f"t3_zz{i:03d}", "title": f"praw {i}"}
+        post["created_utc"] = now.timestamp() - 60 * (i + 1)
+        posts.append({"kind": "t3", "data": post})
+    return Reply.json({"kind": "Listing", "data": {"children": posts, "after": after}})
+
+
+@pytest.mark.parametrize("after", [None, "t3_zz099"])
+def test_a_listing_without_an_empty_last_page_is_read_once(engine, after):
+    """Whether Reddit says "no more" (after null) or hands the same page back, the sweep ends."""
+    now = datetime.now(UTC)
+    with serving() as server:
+        replies = serve(server, "TestSubreddit.test_search")
+        template = children(replies[1][2])[0]
+        server.routes[("GET", "/r/all/search")] = [full_page(template, now, after)]
+        made = collector(server, Brand(name="PRAW", keywords=["praw"]))
+        assert collect_once(engine, made, now) == 100
+        searches = server.requests_to("/r/all/search")
+    assert len(searches) == (1 if after is None else 2)
+    assert len({s.param("after") for s in searches}) == len(searches)  # never the same page
+    with engine.connect() as conn:
+        position = load_cursor(conn, made.key)["search"]
+    assert position == {"floor": now.timestamp() - 60}  # the sweep is complete, not mid-way

@@ -135,9 +135,15 @@ class RedditCollector(ApiCollector):
     ) -> Page:
         """One page of a newest-first listing; Reddit pages with the last item's fullname."""
         params = {"after": token} if token else {}
-        things = self.call(what, lambda: list(listing(limit=PAGE, params=params)))
+
+        def read() -> tuple[list[Any], Any]:
+            generator = listing(limit=PAGE, params=params)
+            return list(generator), generator.params.get("after")
+
+        things, after = self.call(what, read)
         self.meter.add_items(len(things))
-        next_token = things[-1].fullname if len(things) == PAGE else None
+        # Reddit's own ``after`` says whether a page follows: a full last page has none.
+        next_token = after if len(things) == PAGE and after != token else None
         items = []
         for thing in things:
             mention = self._mention(thing, now)
