@@ -17,7 +17,8 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from dashboard import auth, context, queries, style
-from dashboard.safe import csv_bytes, md, plain, safe_url
+from dashboard.safe import csv_bytes, md, plain
+from monitor.display import safe_url
 
 
 def sentiment_md(label: str) -> str:

@@ -1,6 +1,6 @@
-"""Showing strangers' text safely: Markdown that stays literal, links that stay http(s),
-CSV cells that stay data in a spreadsheet, and no bidirectional overrides, which can make a
-text read differently from what it says ("Trojan source")."""
+"""Showing strangers' text safely: Markdown that stays literal, CSV cells that stay data in a
+spreadsheet, and no bidirectional overrides, which can make a text read differently from what it
+says ("Trojan source"). Which links may be clicked is :func:`monitor.display.safe_url`."""
 
 from __future__ import annotations
 
@@ -29,14 +29,6 @@ def md(text: str | None) -> str:
         return ""
     escaped = _MD_SPECIAL.sub(r"\\\1", plain(text))
     return "  \n".join(line.strip() for line in escaped.splitlines())
-
-
-def safe_url(url: Any) -> str | None:
-    """A link worth opening: http(s) only, so ``javascript:`` and ``data:`` never get a click."""
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    return url if re.match(r"^https?://[^\s/$.?#][^\s]*$", url, re.IGNORECASE) else None
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -64,7 +64,7 @@ def test_incident_alert_shows_size_examples_chart_and_a_statement(engine, tmp_pa
             "url": "javascript:x",
         },
         {"text": "Encore une amende", "author": "tom", "url": "https://social.example/2"},
-        {"text": "PV injustifié", "author": None, "url": None},
+        {"text": "PV injustifié", "author": None, "url": "https://social.example@evil.example/3"},
         {"text": "a fourth one is not shown", "author": "x", "url": None},
     ]
     details = {"incident_id": incident, "examples": examples, "language": "fr", "count": 23}
@@ -78,7 +78,7 @@ def test_incident_alert_shows_size_examples_chart_and_a_statement(engine, tmp_pa
     assert "Top terms: fined, subscription" in plain
     assert "&lt;b&gt;Amende&lt;/b&gt;" in html and "<b>Amende" not in html
     assert "&lt;i&gt;léa&lt;/i&gt;" in html
-    assert "javascript:" not in html
+    assert "javascript:" not in html and "evil.example" not in html
     assert "a fourth one" not in plain
     statement = suggest(BrandAlerts(), "Acme", "fr", statement=True).text
     assert "Suggested statement (fr)" in plain and statement in plain

@@ -111,8 +111,9 @@ def test_assign_answer_dismiss_reopen(engine: Engine, seeded: Seeded):
         "assigned",
         "Alex",
     )
-    with pytest.raises(ValueError, match="reply URL"):
-        queries.mark_answered(engine, seeded.spreading, "javascript:alert(1)", now)
+    for hostile in ("javascript:alert(1)", "https://x.example@evil.example/", "https://x.e/a b"):
+        with pytest.raises(ValueError, match="reply URL"):
+            queries.mark_answered(engine, seeded.spreading, hostile, now)
     queries.mark_answered(engine, seeded.spreading, "https://x.example/reply/9", now)
     later = now + timedelta(hours=1)
     queries.mark_answered(engine, seeded.spreading, "https://x.example/reply/10", later)

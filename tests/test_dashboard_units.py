@@ -1,4 +1,4 @@
-"""The dashboard's small parts: escaping, links, CSV, topics, passwords, config edits."""
+"""The dashboard's small parts: escaping, CSV, topics, passwords, config edits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 
 from dashboard import config_edit, topics
 from dashboard.auth import Throttle, is_local
-from dashboard.safe import csv_bytes, md, safe_url
+from dashboard.safe import csv_bytes, md
 from monitor.config import EXAMPLE_CONFIG, load_config
 from monitor.passwords import PasswordHash, hash_password
 from tests.support import ROOT
@@ -31,24 +31,6 @@ def test_markdown_keeps_hostile_text_literal():
     assert "\\<img" in escaped and "\\:red\\[fake\\]" in escaped
     assert escaped.endswith("  \n\\# title")
     assert md(None) == ""
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("https://x.example/status/1", "https://x.example/status/1"),
-        ("  http://example.org/a?b=c ", "http://example.org/a?b=c"),
-        ("javascript:alert(1)", None),
-        ("JAVASCRIPT:alert(1)", None),
-        ("data:text/html,<script>alert(1)</script>", None),
-        ("https://", None),
-        ("//evil.example", None),
-        (None, None),
-        (float("nan"), None),
-    ],
-)
-def test_only_http_links_are_clickable(url, expected):
-    assert safe_url(url) == expected
 
 
 def test_csv_cells_cannot_start_formulas():

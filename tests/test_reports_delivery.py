@@ -231,6 +231,8 @@ def test_hostile_mention_text_is_escaped_in_the_html(report: GeneratedReport):
         ("http://localhost:8501", None),  # would open the reader's own machine
         ("http://127.0.0.1:8501", None),
         ("javascript:alert(1)//", None),
+        ("https://admin:secret@vigie.example.com", None),  # accepted before safe_url was one
+        ("http://[vigie.example", None),  # raised ValueError before
     ],
 )
 def test_the_report_links_the_dashboard_only_where_readers_can_reach_it(

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.queries.shared import LABELS, C, R, S
 from monitor.alerts.manual import flag_mention
+from monitor.display import safe_url
 from monitor.storage import rollups
 
 
@@ -46,8 +47,10 @@ def assign(engine: Engine, mention_id: int, assignee: str, now: datetime) -> Non
 def mark_answered(engine: Engine, mention_id: int, reply_url: str, now: datetime) -> None:
     """Record the public answer; the first answer time is kept (time to first response)."""
     url = reply_url.strip()
-    if url and not url.lower().startswith(("https://", "http://")):
-        raise ValueError("the reply URL must start with https:// or http://")
+    if url and safe_url(url) is None:
+        raise ValueError(
+            "the reply URL must start with https:// or http:// and hold no password or space"
+        )
     values = {"status": "answered", "answered_at": now, "updated_at": now}
     _upsert_response(engine, mention_id, {**values, "reply_url": url or None})
 

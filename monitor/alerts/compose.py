@@ -18,7 +18,8 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 
 from monitor.alerts import charts
-from monitor.alerts.view import AlertView, Example, facts, fmt_int, safe_url
+from monitor.alerts.view import AlertView, Example, facts, fmt_int
+from monitor.display import safe_url
 
 # 7-bit transfer encodings: no dependency on the server's 8BITMIME, CRLF line ends for SMTP.
 POLICY = SMTP.clone(cte_type="7bit")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, select
 
@@ -74,14 +73,6 @@ class AlertView:
 
     def get(self, key: str) -> Any:
         return self.details.get(key)
-
-
-def safe_url(url: Any) -> str | None:
-    """Only http(s) links are shown: a ``javascript:`` URL in a mention must not become a link."""
-    if not isinstance(url, str):
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def fmt_int(value: Any) -> str:

@@ -17,8 +17,9 @@ from urllib.parse import quote
 import apprise
 
 from monitor.alerts.rules import webhook_key
-from monitor.alerts.view import AlertView, facts, safe_url
+from monitor.alerts.view import AlertView, facts
 from monitor.config import BrandAlerts
+from monitor.display import safe_url
 
 MAX_TEXT = 600
 MAX_BODY = 3500

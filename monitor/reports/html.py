@@ -13,6 +13,7 @@ from collections.abc import Callable
 from html import escape
 from urllib.parse import urlsplit
 
+from monitor.display import safe_url
 from monitor.reports import format as fmt
 from monitor.reports.charts import SIZES
 from monitor.reports.figures import (
@@ -42,14 +43,6 @@ MAX_TEXT = 280
 
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def safe_url(url: str | None) -> str | None:
-    """The URL if it is a plain web link (never ``javascript:`` and the like), else None."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 LOOPBACK = ("localhost", "::1", "0.0.0.0")  # and 127.*

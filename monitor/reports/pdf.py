@@ -17,9 +17,9 @@ import matplotlib
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableCellFillMode
 
+from monitor.display import safe_url
 from monitor.reports import format as fmt
 from monitor.reports.figures import Change, ResponseStats, TopMention, WeeklyFigures
-from monitor.reports.html import safe_url
 
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 # fpdf2 subsets fonts through fontTools, which logs every step at INFO.

@@ -1,0 +1,41 @@
+"""How values reach people, decided once for alerts, reports and the dashboard.
+
+Mention URLs come from strangers: whether one may become a link is one rule, applied by every
+renderer before it escapes the URL for its own format.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+from urllib.parse import urlsplit
+
+WEB_SCHEMES = ("http", "https")
+
+
+def _invisible_or_blank(char: str) -> bool:
+    """Whitespace, control, format (bidi, zero-width) and unassigned characters."""
+    return char == "\\" or unicodedata.category(char)[0] in "CZ"
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL, trimmed, if it may become a link people click; else None (never an exception).
+
+    Only absolute http(s) URLs that name a host: never ``javascript:`` or ``data:``. Refused too:
+    user or password before the host (``https://bank.example@evil.example`` reads as one host
+    and opens another), and any blank, control, bidi or backslash character, which browsers and
+    mail clients strip or rewrite, so the link would not open what it shows.
+    """
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if any(_invisible_or_blank(char) for char in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # both raise on a malformed host or port
+    except ValueError:
+        return None
+    if parts.scheme not in WEB_SCHEMES or not host or "@" in parts.netloc:
+        return None
+    return url
