@@ -24,6 +24,7 @@ from monitor.collectors.hackernews import HackerNewsCollector, HackerNewsOptions
 from monitor.collectors.mastodon import MastodonCollector, MastodonOptions
 from monitor.collectors.reddit import RedditCollector, RedditOptions
 from monitor.collectors.twitter import TwitterCollector, TwitterOptions
+from monitor.collectors.youtube import YouTubeCollector, YouTubeOptions
 from monitor.config import Brand, ConfigError, SourceConfig, VigieConfig
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,11 @@ def _hackernews(brand: Brand, options: dict[str, Any], _: Credentials) -> Collec
     return HackerNewsCollector(brand, _options(HackerNewsOptions, options))
 
 
+def _youtube(brand: Brand, options: dict[str, Any], creds: Credentials) -> Collector:
+    key = creds.value("YOUTUBE_API_KEY") or ""
+    return YouTubeCollector(brand, _options(YouTubeOptions, options), key)
+
+
 FACTORIES: dict[str, Factory] = {
     "demo": _demo,
     "twitter": _twitter,
@@ -92,6 +98,7 @@ FACTORIES: dict[str, Factory] = {
     "mastodon": _mastodon,
     "bluesky": _bluesky,
     "hackernews": _hackernews,
+    "youtube": _youtube,
 }
 
 

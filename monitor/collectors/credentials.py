@@ -13,9 +13,12 @@ Variable                   Used by
 ``BLUESKY_HANDLE``         ``bluesky``: the account handle (e.g. ``brand.bsky.social``).
 ``BLUESKY_APP_PASSWORD``   ``bluesky``: an app password of that account (Settings → App passwords),
                            never the account's main password.
+``YOUTUBE_API_KEY``        ``youtube``: an API key of a Google Cloud project with the YouTube Data
+                           API v3 enabled (restrict it to that API); public data only.
 =========================  =========================================================================
 
-``appstore``, ``googleplay`` and ``feeds`` read public data and need no credentials.
+``appstore``, ``googleplay``, ``feeds`` and ``hackernews`` read public data and need no
+credentials.
 
 A source whose variables are missing is disabled with one log line and shows as disabled in the
 collector health; it never stops the others. Values are ``SecretStr`` (they print as
@@ -33,6 +36,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "reddit": ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"),
     "mastodon": ("MASTODON_ACCESS_TOKEN",),
     "bluesky": ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),
+    "youtube": ("YOUTUBE_API_KEY",),
 }
 DEFAULT_REDDIT_USER_AGENT = "python:vigie:0.1 (self-hosted brand monitor)"
 
@@ -49,6 +53,7 @@ class Credentials(BaseSettings):
     mastodon_access_token: SecretStr | None = Field(None, alias="MASTODON_ACCESS_TOKEN")
     bluesky_handle: str | None = Field(None, alias="BLUESKY_HANDLE")
     bluesky_app_password: SecretStr | None = Field(None, alias="BLUESKY_APP_PASSWORD")
+    youtube_api_key: SecretStr | None = Field(None, alias="YOUTUBE_API_KEY")
 
     def value(self, variable: str) -> str | None:
         """The plain value of one variable, or None when unset or blank."""

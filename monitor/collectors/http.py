@@ -25,6 +25,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity import wait_exponential as exponential
 
 from monitor.collectors.base import MalformedResponse, QuotaExhausted, RateLimited
+from monitor.collectors.units import DailyUnits
 from monitor.config import Brand
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Meter:
 
     request_quota: int | None = None
     item_quota: int | None = None
+    units: DailyUnits | None = None  # a daily budget of cost units, for APIs that charge so
     requests: int = 0
     items: int = 0
     _used_requests: int = 0

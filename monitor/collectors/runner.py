@@ -22,6 +22,8 @@ def _flush(conn: Connection, collector: Collector, meter: Meter | None, now: dat
     """Requests made so far count as used, in the same transaction as what they brought."""
     if meter is not None:
         add_usage(conn, collector.source, month_of(now), *meter.drain())
+        if meter.units is not None:
+            add_usage(conn, collector.source, meter.units.period(now), meter.units.drain(), 0)
 
 
 def _finish(
@@ -107,6 +109,9 @@ def run(
         cursor, not_before = load_state(conn, collector.key)
         if meter is not None:
             meter.open(*load_usage(conn, collector.source, month_of(now)), now)
+            if meter.units is not None:
+                used = load_usage(conn, collector.source, meter.units.period(now))[0]
+                meter.units.open(used, now)
     if not_before is not None and now < not_before and not force:
         reason = f"not contacted: held after earlier failures until {not_before:%Y-%m-%d %H:%M} UTC"
         log.debug("%s: %s", collector.key, reason)

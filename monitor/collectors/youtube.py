@@ -1,0 +1,345 @@
+"""YouTube comments through ``python-youtube`` (Data API v3, an API key, public data only).
+
+Per run: every comment thread on the brand's own channel (``allThreadsRelatedToChannelId``), the
+brand's videos found by search (``search.list``, at most every ``search_every_minutes``: it costs
+100 units) with their comment threads, then fresh like and reply counts of recent threads
+(``commentThreads.list id=…``, 50 per request). Threads come newest first and each listing resumes
+through :func:`~monitor.collectors.paging.sweep` on the top comment's time. Replies written by the
+brand's channel (``channel_id``) are not mentions: they mark the comment they answer as answered.
+
+Quota: YouTube charges units per call against a daily budget per Google project
+(:mod:`monitor.collectors.units`); the run stops before the call that would go over and resumes
+after midnight Pacific time. A thread that cannot be read is logged and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+from pydantic import Field
+from pyyoutube import Client
+from pyyoutube.models import CommentThread, SearchResult
+from pyyoutube.models.comment import Comment
+
+from monitor.collectors.base import MalformedResponse, QuotaExhausted
+from monitor.collectors.http import (
+    ApiCollector,
+    HttpError,
+    SourceOptions,
+    make_session,
+    parse_time,
+    retry_after,
+)
+from monitor.collectors.paging import Page, Tracked, chunks, sweep
+from monitor.collectors.units import DailyUnits
+from monitor.config import Brand, ConfigError
+from monitor.mentions import Answer, Batch, Engagement, MentionIn
+
+SOURCE = "youtube"
+PAGE = 100
+IDS_PER_CALL = 50
+COST = {"commentThreads.list": 1, "search.list": 100}
+QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
+RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+WATCH = "https://www.youtube.com/watch?v={}"
+log = logging.getLogger(__name__)
+
+
+class YouTubeOptions(SourceOptions):
+    api_url: str = Client.BASE_URL
+    channel_id: str | None = None
+    search: bool = True
+    queries: list[str] | None = None
+    search_every_minutes: float = Field(60.0, gt=0)
+    videos_max: int = Field(20, ge=0)
+    video_hours: float = Field(72.0, ge=0)
+    match_comments: bool = False
+    daily_quota_units: int = Field(10_000, gt=0)
+    lookback_minutes: float = Field(10.0, ge=0)
+    track_hours: float = Field(24.0, ge=0)
+    track_max: int = Field(300, ge=0)
+
+
+class YouTubeError(HttpError):
+    """An error answer of the Data API, with its ``reason`` (``quotaExceeded``, …)."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response)
+        try:
+            errors = response.json()["error"]["errors"]
+            self.reason = str(errors[0].get("reason", ""))
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            self.reason = ""
+
+
+class HeaderKeyClient(Client):
+    """The API key travels in the ``X-goog-api-key`` header, never in a URL: URLs end up in
+    exception messages, and those in logs and the collector's health."""
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__(api_key=api_key)
+
+    def add_api_key_to_params(self, params: dict | None = None) -> dict:
+        return dict(params or {})
+
+
+def _raise_for_status(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """Before ``python-youtube`` parses a body: a 5xx page of HTML is an error, not bad JSON."""
+    if not response.ok:
+        raise YouTubeError(response)
+
+
+def default_queries(brand: Brand) -> list[str]:
+    return [f'"{k}"' if " " in k.strip() else k.strip() for k in brand.keywords]
+
+
+class YouTubeCollector(ApiCollector):
+    source = SOURCE
+
+    def __init__(self, brand: Brand, options: YouTubeOptions, api_key: str) -> None:
+        super().__init__(brand, options)
+        self.options: YouTubeOptions = options
+        self.query = " | ".join(options.queries or default_queries(brand)) if options.search else ""
+        if not self.query and not options.channel_id:
+            raise ConfigError(f"brands.{brand.name}: youtube needs a channel_id or keywords")
+        self.client = HeaderKeyClient(api_key)  # no timeout of its own: the session's applies
+        self.client.BASE_URL = options.api_url.rstrip("/") + "/"
+        self.client.session = make_session(options.timeout_seconds)
+        self.client.session.headers["X-goog-api-key"] = api_key
+        self.client.session.hooks["response"].append(_raise_for_status)
+        self.meter.units = DailyUnits(options.daily_quota_units, QUOTA_ZONE)
+
+    def rate_limit_reset(self, exc: BaseException) -> float | None:
+        if isinstance(exc, YouTubeError) and (exc.status == 429 or exc.reason in RATE_REASONS):
+            return retry_after(exc.headers)
+        return None
+
+    def malformed(self, exc: BaseException) -> bool:
+        return isinstance(exc, ValueError) and not isinstance(exc, HttpError)
+
+    def _api(self, method: str, fn: Callable[..., dict[str, Any]], **params: Any) -> dict:
+        """One metered call: its units are charged before each attempt (failed calls cost too)."""
+
+        def charged() -> dict[str, Any]:
+            assert self.meter.units is not None
+            self.meter.units.charge(COST[method])
+            return fn(return_json=True, **params)
+
+        try:
+            body = self.call(method, charged)
+        except YouTubeError as exc:
+            if exc.reason not in QUOTA_REASONS or self.meter.units is None:
+                raise
+            self.meter.units.exhaust()
+            until = self.meter.units.resets_at
+            raise QuotaExhausted(f"YouTube says the daily quota is used up ({exc})", until) from exc
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise MalformedResponse(f"{method}: no items in the response")
+        self.meter.add_items(len(items))
+        return body
+
+    def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:
+        state = dict(cursor or {})
+        tracked = Tracked.load(
+            state.get("tracked"), self.options.track_hours, self.options.track_max
+        )
+        videos = Tracked.load(
+            state.get("videos"), self.options.video_hours, self.options.videos_max
+        )
+        seen: set[str] = set()
+        if self.query and self._search_due(state, now):
+            found = self._search(now)
+            videos.add(found, now)
+            state["searched_at"] = now.timestamp()
+            yield Batch(found, {**state, "videos": dict(videos.posts)})
+        state["videos"] = dict(videos.posts)
+        lookback = self.options.lookback_minutes * 60
+        for name, fetch, must_match in self._listings(videos):
+            for threads, position in sweep(
+                state.get(name), fetch, self.options.max_pages, lookback
+            ):
+                state[name] = position
+                batch = self._batch(threads, must_match, state, now)
+                tops = [m for m in batch.mentions if m.parent_id is None]
+                tracked.add(tops, now)
+                seen.update(m.external_id for m in tops)
+                batch.cursor = {**state, "tracked": dict(tracked.posts)}
+                yield batch
+        for name in [k for k in state if k.startswith("video:") and k not in videos.posts]:
+            del state[name]  # a video no longer followed: its position goes too
+        yield from self._refresh(state, tracked, seen, now)
+
+    def _search_due(self, state: dict[str, Any], now: datetime) -> bool:
+        last = state.get("searched_at")
+        return last is None or now.timestamp() - last >= self.options.search_every_minutes * 60
+
+    def _listings(self, videos: Tracked) -> list[tuple[str, Callable[..., Page], bool]]:
+        """(cursor key, page fetcher, whether comments must name the brand) of each listing."""
+        listings = []
+        if self.options.channel_id:
+            params = {"all_threads_related_to_channel_id": self.options.channel_id}
+            listings.append(("channel", partial(self._threads, params), False))
+        for video in videos.posts:
+            fetch = partial(self._threads, {"video_id": video.removeprefix("video:")})
+            listings.append((video, fetch, self.options.match_comments))
+        return listings
+
+    def _search(self, now: datetime) -> list[MentionIn]:
+        """The brand's recent videos (one page: a search costs 100 units)."""
+        since = now - timedelta(hours=self.options.backfill_hours)
+        body = self._api(
+            "search.list",
+            self.client.search.list,
+            parts="snippet",
+            q=self.query,
+            type="video",
+            order="date",
+            published_after=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            max_results=50,
+        )
+        found = []
+        for raw in body["items"]:
+            video = self._read(SearchResult, raw, partial(self._video, now=now))
+            if video is not None and not self._excluded(video.text):
+                found.append(video)
+        return found
+
+    def _threads(self, params: dict[str, str], token: str | None, floor: float | None) -> Page:
+        """One page of threads, newest first, each marked with its top comment's time.
+
+        The page holds the library's ``CommentThread`` items: a thread makes several mentions
+        and answers, sorted out by :meth:`_batch` once the sweep has placed the page.
+        """
+        body = self._api(
+            "commentThreads.list",
+            self.client.commentThreads.list,
+            parts="snippet,replies",
+            order="time",
+            text_format="plainText",
+            max_results=PAGE,
+            page_token=token,
+            **params,
+        )
+        items: list[tuple[float, Any]] = []
+        for raw in body["items"]:
+            thread = self._read(CommentThread, raw, lambda t: t)
+            if thread is not None:
+                top = thread.snippet.topLevelComment
+                items.append((parse_time(top.snippet.publishedAt).timestamp(), thread))
+        return Page(items, body.get("nextPageToken"))
+
+    def _batch(
+        self, threads: list[CommentThread], must_match: bool, cursor: dict[str, Any], now: datetime
+    ) -> Batch:
+        """Threads read from a listing become mentions, and the brand's replies answers."""
+        batch = Batch([], dict(cursor))
+        for thread in threads:
+            mentions, answers = self._thread(thread, now)
+            batch.mentions += [m for m in mentions if self._wanted(m, must_match)]
+            batch.answers += answers
+        return batch
+
+    def _wanted(self, mention: MentionIn, must_match: bool) -> bool:
+        if self._excluded(mention.text):
+            return False
+        return not must_match or self.watch.matches(mention.text)
+
+    def _excluded(self, text: str) -> bool:
+        low = text.casefold()
+        return any(x.casefold() in low for x in self.watch.exclusions)
+
+    def _read(self, model: Any, raw: Any, convert: Callable[[Any], Any]) -> Any:
+        """One item through the library's model, or None (logged) when it cannot be read."""
+        try:
+            return convert(_checked(model.from_dict(raw)))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            ident = raw.get("id") if isinstance(raw, dict) else None
+            log.warning("%s: skipped unreadable item %r (%s)", self.key, ident, exc)
+            return None
+
+    def _video(self, result: SearchResult, now: datetime) -> MentionIn:
+        video, snippet = result.id.videoId, result.snippet
+        text = f"{snippet.title or ''}\n\n{snippet.description or ''}".strip()
+        return MentionIn(
+            source=SOURCE,
+            external_id=f"video:{video}",
+            brand=self.brand,
+            text=text,
+            created_at=parse_time(snippet.publishedAt),
+            url=WATCH.format(video),
+            author=snippet.channelTitle,
+            thread_id=f"video:{video}",
+        )
+
+    def _thread(self, thread: CommentThread, now: datetime) -> tuple[list[MentionIn], list[Answer]]:
+        """The top comment and the replies that came with it (the API sends up to five)."""
+        top = thread.snippet.topLevelComment
+        mentions, answers = [], []
+        counts = Engagement(
+            now, likes=top.snippet.likeCount, replies=thread.snippet.totalReplyCount
+        )
+        if not self._by_brand(top):
+            mentions.append(self._comment(top, thread, None, counts))
+        for reply in (thread.replies.comments or []) if thread.replies else []:
+            if self._by_brand(reply):
+                when = parse_time(reply.snippet.publishedAt)
+                answers.append(Answer(SOURCE, thread.id, when, self._url(thread, reply.id)))
+            else:
+                likes = Engagement(now, likes=reply.snippet.likeCount)
+                mentions.append(self._comment(reply, thread, thread.id, likes))
+        return mentions, answers
+
+    def _by_brand(self, comment: Comment) -> bool:
+        author = comment.snippet.authorChannelId
+        own = self.options.channel_id
+        return bool(own and author is not None and author.value == own)
+
+    def _comment(
+        self, comment: Comment, thread: CommentThread, parent: str | None, counts: Engagement
+    ) -> MentionIn:
+        snippet = comment.snippet
+        text = snippet.textOriginal or snippet.textDisplay or ""
+        return MentionIn(
+            source=SOURCE,
+            external_id=comment.id,
+            brand=self.brand,
+            text=text,
+            created_at=parse_time(snippet.publishedAt),
+            url=self._url(thread, comment.id),
+            author=snippet.authorDisplayName,
+            parent_id=parent,
+            thread_id=thread.id,
+            engagement=counts,
+        )
+
+    def _url(self, thread: CommentThread, comment_id: str) -> str | None:
+        video = thread.snippet.videoId or thread.snippet.topLevelComment.snippet.videoId
+        return f"{WATCH.format(video)}&lc={comment_id}" if video else None
+
+    def _refresh(
+        self, state: dict[str, Any], tracked: Tracked, seen: set[str], now: datetime
+    ) -> Iterator[Batch]:
+        """Fresh counts and new replies of recent threads; deleted ones stop being tracked."""
+        for ids in chunks(tracked.due(seen), IDS_PER_CALL):
+            threads = [t for _, t in self._threads({"thread_id": ",".join(ids)}, None, None).items]
+            tracked.forget(set(ids) - {t.id for t in threads})
+            yield self._batch(threads, False, {**state, "tracked": dict(tracked.posts)}, now)
+
+
+def _checked(item: Any) -> Any:
+    """The fields every item must have; the library's models make all of them optional."""
+    if isinstance(item, CommentThread):
+        top = item.snippet.topLevelComment
+        if not (item.id and top.id and top.snippet.publishedAt):
+            raise ValueError("thread without id or time")
+    elif isinstance(item, SearchResult) and not (item.id.videoId and item.snippet.publishedAt):
+        raise ValueError("search result without video id or time")
+    return item
