@@ -16,7 +16,7 @@ from monitor.collectors.health import health
 from monitor.collectors.runner import collect_once
 from monitor.config import Brand
 from monitor.storage.ingest import load_cursor
-from monitor.storage.tables import EngagementSnapshot, Mention, Response
+from monitor.storage.tables import EngagementSnapshot, Mention, Quarantined, Response
 from tests.replay.server import ReplayServer, Reply, Seen, serving
 from tests.support import shared_path
 
@@ -116,8 +116,9 @@ def test_replies_by_the_brands_account_mark_the_comment_answered(engine):
     assert tags == ["(story,comment)", "comment,author_pg"]
     with engine.connect() as conn:
         answered = conn.execute(
-            select(Response.status, Response.answered_at, Response.reply_url, Mention.external_id)
-            .join(Mention, Mention.id == Response.mention_id)
+            select(
+                Response.status, Response.answered_at, Response.reply_url, Mention.external_id
+            ).join(Mention, Mention.id == Response.mention_id)
         ).one()
         count = len(conn.execute(select(Mention.id)).all())
     assert count == 1
@@ -145,6 +146,9 @@ def test_survives_a_malformed_item_a_rate_limit_and_a_timeout(engine):
         server.add("GET", SEARCH, page([good]))
         made = collector(server, timeout_seconds=0.5, retries=1)
         assert collect_once(engine, made, now) == 1
+        with engine.connect() as conn:
+            payloads = conn.execute(select(Quarantined.payload)).scalars().all()
+        assert [json.loads(p)["objectID"] for p in payloads] == ["2922756"]
         assert collect_once(engine, made, now + timedelta(minutes=5), force=True) == 0
         state = health(engine)[0]
         assert state.status == "rate_limited"

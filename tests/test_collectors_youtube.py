@@ -14,7 +14,7 @@ from monitor.collectors.health import health, load_usage
 from monitor.collectors.runner import collect_once
 from monitor.collectors.youtube import QUOTA_ZONE, YouTubeCollector, YouTubeOptions
 from monitor.config import Brand
-from monitor.storage.tables import EngagementSnapshot, Mention, Response
+from monitor.storage.tables import EngagementSnapshot, Mention, Quarantined, Response
 from tests.replay.server import ReplayServer, Reply, Seen, serving
 from tests.support import shared_path
 
@@ -139,6 +139,12 @@ def test_replies_by_the_brands_channel_mark_the_thread_answered(engine):
     assert (reply.parent_id, reply.thread_id) == (thread["id"], thread["id"])
 
 
+def quarantined(engine) -> list[str]:
+    with engine.connect() as conn:
+        payloads = conn.execute(select(Quarantined.payload)).scalars().all()
+    return [json.loads(p)["id"] for p in payloads]
+
+
 def test_survives_a_malformed_item_a_rate_limit_and_a_timeout(engine):
     body = recording("comment_threads", "comment_threads_all_to_me.json")
     del body["items"][1]["snippet"]["topLevelComment"]["snippet"]["publishedAt"]
@@ -160,7 +166,8 @@ def test_survives_a_malformed_item_a_rate_limit_and_a_timeout(engine):
             Reply.json(later),
         )
         made = collector(server, search=False, timeout_seconds=0.5, retries=1, track_hours=0)
-        assert collect_once(engine, made, NOW) == 3  # the thread without a time is skipped
+        assert collect_once(engine, made, NOW) == 3  # the thread without a time is set aside
+        assert quarantined(engine) == ["Ugw5zYU6n9pmIgAZWvN4AaABAg"]
         assert collect_once(engine, made, NOW + timedelta(minutes=5), force=True) == 0
         assert health(engine)[0].status == "rate_limited"
         assert collect_once(engine, made, NOW + timedelta(minutes=20), force=True) == 1

@@ -6,12 +6,11 @@ they answer as answered, and are not mentions), then fresh points and comment co
 stories collected recently (``tags=story,(story_1,…)``, 100 per request). Each listing resumes
 through :func:`~monitor.collectors.paging.sweep` on ``created_at_i``, and the server filters out
 what is older than the floor (``numericFilters``), bounded by ``backfill_hours`` on the first run.
-An item that cannot be read is logged and skipped; the rest of its page is stored.
+An item that cannot be read is quarantined; the rest of its page is stored.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
@@ -19,7 +18,7 @@ from typing import Any
 
 from pydantic import Field
 
-from monitor.collectors.base import MalformedResponse
+from monitor.collectors.base import MalformedResponse, read_each
 from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
 from monitor.collectors.markup import html_to_text
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
@@ -29,7 +28,6 @@ from monitor.mentions import Answer, Batch, Engagement, MentionIn
 SOURCE = "hackernews"
 PAGE = 100
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
-log = logging.getLogger(__name__)
 
 
 class HackerNewsOptions(SourceOptions):
@@ -109,16 +107,10 @@ class HackerNewsCollector(RequestsApi):
             "numericFilters": f"created_at_i>{int(since)}",
         }
         body = self._search("search_by_date", query)
-        items = []
-        for hit in body["hits"]:
-            read = self._read(hit, now)
-            if read is None:
-                continue
-            mark, mention = read
-            wanted = not must_match or self._wanted(mention)
-            items.append((mark, mention if wanted else None))
+        read, rejected = read_each(body["hits"], partial(self._read, now=now))
+        items = [(mark, m if not must_match or self._wanted(m) else None) for mark, m in read]
         more = page + 1 < int(body.get("nbPages") or 0)
-        return Page(items, str(page + 1) if more else None)
+        return Page(items, str(page + 1) if more else None, rejected)
 
     def _search(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
         what = f"{endpoint} {params.get('query') or params.get('tags')!r}"
@@ -133,14 +125,8 @@ class HackerNewsCollector(RequestsApi):
             return False
         return self.watch.matches(f"{mention.text}\n{mention.url or ''}")
 
-    def _read(self, hit: Any, now: datetime) -> tuple[int, MentionIn] | None:
-        """(created_at_i, mention) of one hit, or None (logged) when it cannot be read."""
-        try:
-            return int(hit["created_at_i"]), self._mention(hit, now)
-        except (KeyError, TypeError, ValueError) as exc:
-            ident = hit.get("objectID") if isinstance(hit, dict) else None
-            log.warning("%s: skipped unreadable item %r (%s)", self.key, ident, exc)
-            return None
+    def _read(self, hit: Any, now: datetime) -> tuple[int, MentionIn]:
+        return int(hit["created_at_i"]), self._mention(hit, now)
 
     def _mention(self, hit: dict[str, Any], now: datetime) -> MentionIn:
         ident = str(hit["objectID"])
@@ -179,6 +165,7 @@ class HackerNewsCollector(RequestsApi):
         for ids in chunks(tracked.due(seen), PAGE):
             tags = "story,(" + ",".join(f"story_{i}" for i in ids) + ")"
             body = self._search("search", {"tags": tags, "hitsPerPage": PAGE})
-            mentions = [r[1] for r in map(partial(self._read, now=now), body["hits"]) if r]
+            read, rejected = read_each(body["hits"], partial(self._read, now=now))
+            mentions = [m for _, m in read]
             tracked.forget(set(ids) - {m.external_id for m in mentions})
-            yield Batch(mentions, {**state, "tracked": dict(tracked.posts)})
+            yield Batch(mentions, {**state, "tracked": dict(tracked.posts)}, rejected=rejected)

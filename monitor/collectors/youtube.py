@@ -9,12 +9,11 @@ brand's channel (``channel_id``) are not mentions: they mark the comment they an
 
 Quota: YouTube charges units per call against a daily budget per Google project
 (:mod:`monitor.collectors.units`); the run stops before the call that would go over and resumes
-after midnight Pacific time. A thread that cannot be read is logged and skipped.
+after midnight Pacific time. A thread that cannot be read is quarantined, the rest stored.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from functools import partial
@@ -27,7 +26,7 @@ from pyyoutube import Client
 from pyyoutube.models import CommentThread, SearchResult
 from pyyoutube.models.comment import Comment
 
-from monitor.collectors.base import MalformedResponse, QuotaExhausted
+from monitor.collectors.base import MalformedResponse, QuotaExhausted, read_each
 from monitor.collectors.http import (
     ApiCollector,
     HttpError,
@@ -39,7 +38,7 @@ from monitor.collectors.http import (
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.collectors.units import DailyUnits
 from monitor.config import Brand, ConfigError
-from monitor.mentions import Answer, Batch, Engagement, MentionIn
+from monitor.mentions import Answer, Batch, Engagement, MentionIn, Rejected
 
 SOURCE = "youtube"
 PAGE = 100
@@ -49,7 +48,6 @@ QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 WATCH = "https://www.youtube.com/watch?v={}"
-log = logging.getLogger(__name__)
 
 
 class YouTubeOptions(SourceOptions):
@@ -156,22 +154,21 @@ class YouTubeCollector(ApiCollector):
         )
         seen: set[str] = set()
         if self.query and self._search_due(state, now):
-            found = self._search(now)
+            found, rejected = self._search(now)
             videos.add(found, now)
             state["searched_at"] = now.timestamp()
-            yield Batch(found, {**state, "videos": dict(videos.posts)})
+            yield Batch(found, {**state, "videos": dict(videos.posts)}, rejected=rejected)
         state["videos"] = dict(videos.posts)
         lookback = self.options.lookback_minutes * 60
         for name, fetch, must_match in self._listings(videos):
-            for threads, position in sweep(
-                state.get(name), fetch, self.options.max_pages, lookback
-            ):
-                state[name] = position
-                batch = self._batch(threads, must_match, state, now)
+            for swept in sweep(state.get(name), fetch, self.options.max_pages, lookback):
+                state[name] = swept.cursor
+                batch = self._batch(swept.mentions, must_match, state, now)
                 tops = [m for m in batch.mentions if m.parent_id is None]
                 tracked.add(tops, now)
                 seen.update(m.external_id for m in tops)
                 batch.cursor = {**state, "tracked": dict(tracked.posts)}
+                batch.rejected = swept.rejected
                 yield batch
         for name in [k for k in state if k.startswith("video:") and k not in videos.posts]:
             del state[name]  # a video no longer followed: its position goes too
@@ -192,7 +189,7 @@ class YouTubeCollector(ApiCollector):
             listings.append((video, fetch, self.options.match_comments))
         return listings
 
-    def _search(self, now: datetime) -> list[MentionIn]:
+    def _search(self, now: datetime) -> tuple[list[MentionIn], list[Rejected]]:
         """The brand's recent videos (one page: a search costs 100 units)."""
         since = now - timedelta(hours=self.options.backfill_hours)
         body = self._api(
@@ -205,12 +202,8 @@ class YouTubeCollector(ApiCollector):
             published_after=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
             max_results=50,
         )
-        found = []
-        for raw in body["items"]:
-            video = self._read(SearchResult, raw, partial(self._video, now=now))
-            if video is not None and not self._excluded(video.text):
-                found.append(video)
-        return found
+        found, rejected = read_each(body["items"], partial(self._video, now=now))
+        return [v for v in found if not self._excluded(v.text)], rejected
 
     def _threads(self, params: dict[str, str], token: str | None, floor: float | None) -> Page:
         """One page of threads, newest first, each marked with its top comment's time.
@@ -228,13 +221,8 @@ class YouTubeCollector(ApiCollector):
             page_token=token,
             **params,
         )
-        items: list[tuple[float, Any]] = []
-        for raw in body["items"]:
-            thread = self._read(CommentThread, raw, lambda t: t)
-            if thread is not None:
-                top = thread.snippet.topLevelComment
-                items.append((parse_time(top.snippet.publishedAt).timestamp(), thread))
-        return Page(items, body.get("nextPageToken"))
+        items, rejected = read_each(body["items"], _thread_at)
+        return Page(items, body.get("nextPageToken"), rejected)
 
     def _batch(
         self, threads: list[CommentThread], must_match: bool, cursor: dict[str, Any], now: datetime
@@ -256,17 +244,11 @@ class YouTubeCollector(ApiCollector):
         low = text.casefold()
         return any(x.casefold() in low for x in self.watch.exclusions)
 
-    def _read(self, model: Any, raw: Any, convert: Callable[[Any], Any]) -> Any:
-        """One item through the library's model, or None (logged) when it cannot be read."""
-        try:
-            return convert(_checked(model.from_dict(raw)))
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            ident = raw.get("id") if isinstance(raw, dict) else None
-            log.warning("%s: skipped unreadable item %r (%s)", self.key, ident, exc)
-            return None
-
-    def _video(self, result: SearchResult, now: datetime) -> MentionIn:
+    def _video(self, raw: Any, now: datetime) -> MentionIn:
+        result = SearchResult.from_dict(raw)
         video, snippet = result.id.videoId, result.snippet
+        if not (video and snippet.publishedAt):
+            raise ValueError("search result without video id or time")
         text = f"{snippet.title or ''}\n\n{snippet.description or ''}".strip()
         return MentionIn(
             source=SOURCE,
@@ -329,17 +311,19 @@ class YouTubeCollector(ApiCollector):
     ) -> Iterator[Batch]:
         """Fresh counts and new replies of recent threads; deleted ones stop being tracked."""
         for ids in chunks(tracked.due(seen), IDS_PER_CALL):
-            threads = [t for _, t in self._threads({"thread_id": ",".join(ids)}, None, None).items]
+            page = self._threads({"thread_id": ",".join(ids)}, None, None)
+            threads = [t for _, t in page.items]
             tracked.forget(set(ids) - {t.id for t in threads})
-            yield self._batch(threads, False, {**state, "tracked": dict(tracked.posts)}, now)
+            batch = self._batch(threads, False, {**state, "tracked": dict(tracked.posts)}, now)
+            batch.rejected = page.rejected
+            yield batch
 
 
-def _checked(item: Any) -> Any:
-    """The fields every item must have; the library's models make all of them optional."""
-    if isinstance(item, CommentThread):
-        top = item.snippet.topLevelComment
-        if not (item.id and top.id and top.snippet.publishedAt):
-            raise ValueError("thread without id or time")
-    elif isinstance(item, SearchResult) and not (item.id.videoId and item.snippet.publishedAt):
-        raise ValueError("search result without video id or time")
-    return item
+def _thread_at(raw: Any) -> tuple[float, CommentThread]:
+    """A thread through the library's model, marked with its top comment's time (the library
+    makes every field optional: an item without id or time cannot be placed, and is set aside)."""
+    thread = CommentThread.from_dict(raw)
+    top = thread.snippet.topLevelComment
+    if not (thread.id and top.id and top.snippet.publishedAt):
+        raise ValueError("thread without id or time")
+    return parse_time(top.snippet.publishedAt).timestamp(), thread
