@@ -20,9 +20,12 @@ from monitor.alerts.cli import register as register_alerts
 from monitor.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from monitor.collectors import build_collectors
 from monitor.collectors.base import Collector
+from monitor.collectors.catalog import check_sources, source_states, states_table
+from monitor.collectors.credentials import Credentials
 from monitor.collectors.health import health, report, usage
 from monitor.collectors.http import month_of
 from monitor.config import ROOT, ConfigError, Settings, VigieConfig, load_config
+from monitor.docs import refresh
 from monitor.logs import setup_logging
 from monitor.passwords import hash_password
 from monitor.reports.cli import register as register_reports
@@ -216,12 +219,17 @@ def cmd_rescore(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
+    """The config file, every source's options against its model, and missing credentials."""
     config = load_config(args.config)
+    for warning in check_sources(config):
+        print(f"warning: {warning}")
     print(f"ok: {len(config.brands)} brand(s), sources: {', '.join(config.sources) or 'none'}")
 
 
 def cmd_sources(args: argparse.Namespace) -> None:
-    """Collector health (status, last run, errors, holds) and this month's API usage."""
+    """Every source the registry knows with its state, then collector health and API usage."""
+    print(states_table(source_states(load_config(args.config), Credentials())))
+    print()
     engine = _open_db(Settings())
     print(report(health(engine), usage(engine, month_of(datetime.now(UTC)))))
 
@@ -231,6 +239,17 @@ def cmd_quarantine(args: argparse.Namespace) -> None:
     from monitor.storage import quarantine
 
     print(quarantine.report(quarantine.recent(_open_db(Settings()), args.limit)))
+
+
+def cmd_docs(args: argparse.Namespace) -> None:
+    """The README source table and the example config's source block, from the registry."""
+    stale = refresh(write=args.write)
+    for path in stale:
+        print(f"{'rewrote' if args.write else 'out of date'}: {path}")
+    if stale and not args.write:
+        sys.exit(1)
+    if not stale:
+        print("README.md and vigie.example.yaml match the registry")
 
 
 def _dashboard_args(p: argparse.ArgumentParser, with_toggle: bool = True) -> None:
@@ -305,15 +324,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="Hugging Face model id or local path")
     p.set_defaults(func=cmd_rescore)
 
-    p = sub.add_parser("check", help="validate the config file")
+    p = sub.add_parser(
+        "check", help="validate the config file and each source's options; missing credentials"
+    )
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("sources", help="health of every collector and this month's API usage")
+    p = sub.add_parser(
+        "sources", help="every source with its state, collector health, this month's API usage"
+    )
     p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("quarantine", help="items sources sent that could not be read, and why")
     p.add_argument("--limit", type=int, default=50, help="how many, most recently seen first")
     p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser("docs", help="check the README source table and example config")
+    p.add_argument("--write", action="store_true", help="rewrite them from the registry")
+    p.set_defaults(func=cmd_docs)
 
     register_reports(sub)
 

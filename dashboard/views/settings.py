@@ -1,4 +1,5 @@
-"""Sources & settings: collector health, alert delivery, brands and thresholds, data exports.
+"""Sources & settings: collector health, alert delivery, brands and thresholds, data exports, and
+every source Vigie can read (built-in or an installed plugin).
 
 Nothing secret is shown: the database URL has its password masked, webhook URLs (which carry
 tokens) show only their kind, and API keys live in environment variables the page never reads.
@@ -13,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth, components, config_edit, context
+from monitor.collectors.catalog import source_states
 from monitor.config import Brand, VigieConfig
 from monitor.storage.db import redacted
 
@@ -112,6 +114,30 @@ def sources_tab(cfg: VigieConfig) -> None:
             "items_total": st.column_config.NumberColumn("Collected", format="%d"),
             "failures": st.column_config.NumberColumn("Failures in a row", format="%d"),
             "last_error": st.column_config.TextColumn("Last error", width="large"),
+        },
+    )
+
+
+def catalog(cfg: VigieConfig) -> None:
+    """Every source Vigie can read (built-in or an installed plugin), and whether it is on."""
+    states = source_states(cfg, credentials=None)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "source": [s.name for s in states],
+                "state": [s.state for s in states],
+                "reads": [s.summary for s in states],
+                "credentials": [", ".join(s.credentials) or "none" for s in states],
+                "origin": [s.origin for s in states],
+            }
+        ),
+        hide_index=True,
+        column_config={
+            "source": "Source",
+            "state": "In this config",
+            "reads": st.column_config.TextColumn("Reads", width="large"),
+            "credentials": "Environment variables",
+            "origin": "Provided by",
         },
     )
 
@@ -288,7 +314,8 @@ def data_tab() -> None:
 def render() -> None:
     cfg = context.config()
     st.title("Sources & settings", anchor=False)
-    sources, alerts, brands, data = st.tabs(["Sources", "Alerts", "Brands & thresholds", "Data"])
+    tabs = ["Sources", "Alerts", "Brands & thresholds", "Data", "Available sources"]
+    sources, alerts, brands, data, available = st.tabs(tabs)
     with sources:
         sources_tab(cfg)
     with alerts:
@@ -297,6 +324,8 @@ def render() -> None:
         brands_tab(cfg)
     with data:
         data_tab()
+    with available:
+        catalog(cfg)
 
 
 render()

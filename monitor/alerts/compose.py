@@ -18,14 +18,14 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 
 from monitor.alerts import charts
-from monitor.alerts.view import AlertView, Example, facts, fmt_int
+from monitor.alerts.view import AlertView, Example, facts
 from monitor.display import safe_url
 
 # 7-bit transfer encodings: no dependency on the server's 8BITMIME, CRLF line ends for SMTP.
 POLICY = SMTP.clone(cte_type="7bit")
 MAX_SUBJECT = 180
 SEVERITY_COLOURS = {"critical": "#a94442", "high": "#d9534f", "warning": "#f0ad4e"}
-CHART_LABELS = {"incident": "similar complaints", "volume": "mentions"}
+CHART_LABELS = {"growth": "similar complaints", "volume": "mentions"}
 
 
 def email_domain(sender: str) -> str:
@@ -85,9 +85,9 @@ def _plain_examples(examples: list[Example]) -> list[str]:
 
 def _plain_alert(view: AlertView) -> list[str]:
     lines = [view.label, view.title, ""]
-    if view.kind == "silent":
-        lines += [_silent_sentence(view), ""]
-    if view.get("text") and view.kind != "incident":
+    if view.shape.sentence:
+        lines += [view.shape.sentence(view.details), ""]
+    if view.get("text") and view.shape.quote_mention:
         lines += [*_plain_quote(str(view.get("text"))), ""]
     lines += [f"{label}: {value}" for label, value in facts(view)]
     original = safe_url(view.get("url"))
@@ -195,26 +195,11 @@ def _reply_html(view: AlertView) -> str:
     )
 
 
-def _silent_sentence(view: AlertView) -> str:
-    """Why a source looks blind, and what it last said."""
-    source = view.get("collector") or view.get("source") or "a source"
-    since = view.get("last_new_at") or view.get("last_success_at")
-    text = f"No new mention from {source}" + (f" since {since}." if since else ".")
-    runs = view.get("runs_without_new")
-    if runs:
-        text += f" {fmt_int(runs)} runs in a row brought nothing, although it usually does."
-    if view.get("last_error"):
-        text += f" Last error: {view.get('last_error')}"
-    else:
-        text += " No error reported: check the source's query, credentials and quota."
-    return text
-
-
 def _body_html(view: AlertView, chart_cid: str | None) -> str:
     parts = [_badge(view), f'<h2 style="font-size:19px;margin:8px 0">{_e(view.title)}</h2>']
-    if view.kind == "silent":
-        parts.append(f'<p style="font-size:15px">{_e(_silent_sentence(view))}</p>')
-    if view.get("text") and view.kind != "incident":
+    if view.shape.sentence:
+        parts.append(f'<p style="font-size:15px">{_e(view.shape.sentence(view.details))}</p>')
+    if view.get("text") and view.shape.quote_mention:
         parts.append(_quote(str(view.get("text"))))
     parts.append(_facts_html(view))
     if chart_cid:
@@ -265,7 +250,7 @@ def html(views: list[AlertView], chart_cid: str | None = None) -> str:
 # --------------------------------------------------------------------- chart
 
 CHARTS: dict[str, Callable[[AlertView], bytes | None]] = {
-    "incident": lambda v: charts.growth_png(v.counts, CHART_LABELS["incident"]),
+    "growth": lambda v: charts.growth_png(v.counts, CHART_LABELS["growth"]),
     "volume": lambda v: charts.volume_png(
         v.counts, int(v.get("window_minutes") or 10), CHART_LABELS["volume"]
     ),
@@ -276,9 +261,9 @@ def chart(view: AlertView) -> bytes | None:
     """The alert's chart: engagement of its mention, else the growth of its incident/spike."""
     if view.series:
         return charts.engagement_png(view.series, view.details)
-    render = CHARTS.get(view.kind)
+    render = CHARTS.get(view.shape.chart or "")
     if render is None and view.counts:
-        render = CHARTS["incident"]
+        render = CHARTS["growth"]
     return render(view) if render else None
 
 

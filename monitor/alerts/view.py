@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from monitor.alerts.replies import Reply, suggest
 from monitor.config import Brand, BrandAlerts, VigieConfig
+from monitor.plugins import AlertKind, registry
 from monitor.storage.tables import (
     Alert,
     EngagementSnapshot,
@@ -24,13 +25,6 @@ from monitor.storage.tables import (
     Sentiment,
 )
 
-KIND_LABELS = {
-    "spreading": "Complaint spreading",
-    "incident": "Incident: many similar complaints",
-    "volume": "Mention volume spike",
-    "silent": "Source silent",
-    "manual": "Flagged by a colleague",
-}
 MENTION_FIELDS = ("text", "author", "author_followers", "url", "source", "language")
 MAX_SERIES = 500
 MAX_TIMES = 20_000
@@ -67,8 +61,13 @@ class AlertView:
     examples: list[Example] = field(default_factory=list)
 
     @property
+    def shape(self) -> AlertKind:
+        """How this kind of alert reads, as its detector plugin declares it."""
+        return registry().alert_kind(self.kind)
+
+    @property
     def label(self) -> str:
-        base = KIND_LABELS.get(self.kind, self.kind.capitalize())
+        base = self.shape.label
         return f"{base} (update {self.revision})" if self.revision > 1 else base
 
     def get(self, key: str) -> Any:
@@ -343,7 +342,7 @@ def load_view(conn: Connection, alert: Alert, config: VigieConfig) -> AlertView:
         extra = _incident_details(conn, incident_id)
         details.update({k: v for k, v in extra.items() if details.get(k) is None})
         view.counts = _incident_times(conn, incident_id)
-    elif alert.kind == "volume":
+    elif view.shape.chart == "volume":
         view.counts = _brand_times(conn, alert.brand, alert.created_at)
     view.examples = _examples(details)
     view.reply = _reply(view, config)
@@ -352,9 +351,9 @@ def load_view(conn: Connection, alert: Alert, config: VigieConfig) -> AlertView:
 
 def _reply(view: AlertView, config: VigieConfig) -> Reply | None:
     """A reply for a complaint, a statement for an incident; nothing for volume or health."""
-    if view.kind in ("volume", "silent"):
+    if view.shape.reply is None:
         return None
-    statement = view.kind == "incident"
+    statement = view.shape.reply == "statement"
     language = view.get("language")
     if statement and not language and view.examples:
         language = view.examples[0].language

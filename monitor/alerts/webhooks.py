@@ -20,6 +20,7 @@ from monitor.alerts.rules import webhook_key
 from monitor.alerts.view import AlertView, facts
 from monitor.config import BrandAlerts
 from monitor.display import safe_url
+from monitor.plugins import registry
 
 MAX_TEXT = 600
 MAX_BODY = 3500
@@ -54,7 +55,7 @@ def _link(url: object, label: str) -> str | None:
 
 def _single(view: AlertView) -> str:
     lines = [f"**{md(view.severity.upper())}** · {md(view.label)} · {md(view.brand)}"]
-    if view.get("text") and view.kind != "incident":
+    if view.get("text") and view.shape.quote_mention:
         lines.append("> " + md(view.get("text")))
     lines += [f"• {md(label)}: {md(value)}" for label, value in facts(view)]
     for example in view.examples:
@@ -112,7 +113,17 @@ def _with_idempotency_key(url: str, key: str) -> str:
 
 
 def send(url: str, title: str, body: str, *, severe: bool, key: str) -> None:
-    """Notify one target; raises ``WebhookError`` (with apprise's reason, never the URL)."""
+    """Notify one target; raises ``WebhookError`` (with the reason, never the URL).
+
+    A URL whose scheme a channel plugin claims goes to that plugin; any other to apprise."""
+    channel = registry().channel_for(url.split("://", 1)[0])
+    if channel is not None and channel.send is not None:
+        try:
+            channel.send(url, title, body, severe)
+        except Exception as exc:  # a plugin's failure is a delivery failure, retried
+            reason = str(exc).replace(url, "<url>")
+            raise WebhookError(f"{channel.name}: {type(exc).__name__}: {reason}"[:300]) from None
+        return
     client = apprise.Apprise()
     if not client.add(_with_idempotency_key(url, key.strip("<>"))):
         raise WebhookError("not a valid apprise URL (see the apprise documentation)", True)

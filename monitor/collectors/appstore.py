@@ -20,6 +20,7 @@ from monitor.collectors.http import HttpError, RequestsApi, SourceOptions, parse
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
 from monitor.mentions import Batch, MentionIn
+from monitor.plugins import SourcePlugin
 
 SOURCE = "appstore"
 FEED_URL = (
@@ -127,3 +128,17 @@ class AppStoreCollector(RequestsApi):
             rating=rating,
         )
         return created.timestamp(), mention
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="the public customer-reviews feed of the brand's `app_id`",
+    options=AppStoreOptions,
+    build=lambda brand, options, _: AppStoreCollector(brand, options),
+    requires=("app_id",),
+    example="""
+interval_seconds: 3600
+countries: [be, fr, nl]
+""",
+    brand_example='{app_id: "1234567890"}',
+)

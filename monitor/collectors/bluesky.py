@@ -20,10 +20,12 @@ from atproto_client.models.app.bsky.feed.defs import PostView
 from atproto_client.request import Request
 from pydantic import Field
 
+from monitor.collectors.credentials import Credentials
 from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, parse_time
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand, ConfigError
 from monitor.mentions import Batch, Engagement, MentionIn
+from monitor.plugins import SourcePlugin
 
 SOURCE = "bluesky"
 PAGE = 100
@@ -168,3 +170,21 @@ class BlueskyCollector(ApiCollector):
 def _sort_at(post: PostView, mention: MentionIn) -> float:
     """The time search sorts and filters by: indexing, or creation when that claims earlier."""
     return min(parse_time(post.indexed_at), mention.created_at).timestamp()
+
+
+def _build(brand: Brand, options: BlueskyOptions, creds: Credentials) -> BlueskyCollector:
+    handle = creds.value("BLUESKY_HANDLE") or ""
+    return BlueskyCollector(brand, options, handle, creds.value("BLUESKY_APP_PASSWORD") or "")
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="post search (`atproto`); BLUESKY_APP_PASSWORD is an app password",
+    options=BlueskyOptions,
+    build=_build,
+    credentials=("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),
+    link="https://bsky.app/settings/app-passwords",
+    example="""
+interval_seconds: 300
+""",
+)

@@ -14,9 +14,16 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.mentions import Batch, Engagement, MentionIn
+from monitor.plugins import SourcePlugin
+
+if TYPE_CHECKING:
+    from monitor.collectors.credentials import Credentials
+    from monitor.config import Brand
 
 SOURCE = "demo"
 TRACK_MINUTES = 6 * 60
@@ -338,3 +345,34 @@ def _poisson(rng: random.Random, lam: float) -> int:
         if p <= limit:
             return k
         k += 1
+
+
+class DemoOptions(BaseModel):
+    """The demo stream's knobs: the same seed replays the same story."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 7
+    incident_after_minutes: int = Field(180, ge=0)
+    rate_per_minute: float = Field(1.2, gt=0)
+    competitors: list[str] = Field(default_factory=list)
+    competitor_rate_per_minute: float = Field(0.25, ge=0)
+
+
+def _build(brand: Brand, options: DemoOptions, _: Credentials) -> DemoCollector:
+    handle = brand.handles[0] if brand.handles else None
+    return DemoCollector(brand.name, handle=handle, **options.model_dump())
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="a simulated multilingual stream for the fictitious Parkeo, with an incident",
+    options=DemoOptions,
+    build=_build,
+    example="""
+enabled: true
+interval_seconds: 2
+seed: 7
+incident_after_minutes: 180
+""",
+)

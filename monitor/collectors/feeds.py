@@ -24,6 +24,7 @@ from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
 from monitor.collectors.markup import html_to_text
 from monitor.config import Brand
 from monitor.mentions import Batch, MentionIn
+from monitor.plugins import SourcePlugin
 
 SOURCE = "feeds"
 MAX_ID = 255
@@ -132,3 +133,16 @@ class FeedsCollector(RequestsApi):
             author=entry.get("author"),
             language=language,
         )
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="any RSS/Atom feed in the brand's `urls` (news, blogs, Google Alerts)",
+    options=FeedsOptions,
+    build=lambda brand, options, _: FeedsCollector(brand, options),
+    requires=("urls",),
+    example="""
+interval_seconds: 900
+""",
+    brand_example='{urls: ["https://www.google.com/alerts/feeds/000/111"], match_brand: false}',
+)

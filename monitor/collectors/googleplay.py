@@ -28,6 +28,7 @@ from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
 from monitor.mentions import Batch, Engagement, MentionIn
+from monitor.plugins import SourcePlugin
 
 ssl._create_default_https_context = ssl.create_default_context
 
@@ -130,3 +131,18 @@ class GooglePlayCollector(RequestsApi):
             engagement=Engagement(now, likes=fields["thumbsUpCount"]),
         )
         return float(posted), mention
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="public reviews of the brand's `app_id` (`google-play-scraper`)",
+    options=GooglePlayOptions,
+    build=lambda brand, options, _: GooglePlayCollector(brand, options),
+    requires=("app_id",),
+    example="""
+interval_seconds: 3600
+languages: [fr, nl, en]
+country: be
+""",
+    brand_example="{app_id: com.parkeo.app}",
+)

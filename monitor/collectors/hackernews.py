@@ -24,6 +24,7 @@ from monitor.collectors.markup import html_to_text
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.config import Brand, ConfigError
 from monitor.mentions import Answer, Batch, Engagement, MentionIn
+from monitor.plugins import SourcePlugin
 
 SOURCE = "hackernews"
 PAGE = 100
@@ -169,3 +170,16 @@ class HackerNewsCollector(RequestsApi):
             mentions = [m for _, m in read]
             tracked.forget(set(ids) - {m.external_id for m in mentions})
             yield Batch(mentions, {**state, "tracked": dict(tracked.posts)}, rejected=rejected)
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="stories and comments that name the brand, through Algolia's HN search",
+    options=HackerNewsOptions,
+    build=lambda brand, options, _: HackerNewsCollector(brand, options),
+    link="https://hn.algolia.com/api",
+    example="""
+interval_seconds: 600
+""",
+    brand_example="{accounts: [parkeo_support]}   # the brand's own HN accounts",
+)

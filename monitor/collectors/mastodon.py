@@ -16,10 +16,12 @@ from urllib.parse import urlsplit
 import mastodon
 from pydantic import Field, field_validator
 
+from monitor.collectors.credentials import Credentials
 from monitor.collectors.http import ApiCollector, SourceOptions, make_session, parse_time
 from monitor.collectors.markup import html_to_text
 from monitor.config import Brand
 from monitor.mentions import Batch, Engagement, MentionIn
+from monitor.plugins import SourcePlugin
 
 SOURCE = "mastodon"
 
@@ -167,3 +169,21 @@ class MastodonCollector(ApiCollector):
                 replies=status.replies_count,
             ),
         )
+
+
+def _build(brand: Brand, options: MastodonOptions, creds: Credentials) -> MastodonCollector:
+    return MastodonCollector(brand, options, creds.value("MASTODON_ACCESS_TOKEN") or "")
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="search and hashtag timelines on `instance` (`Mastodon.py`)",
+    options=MastodonOptions,
+    build=_build,
+    credentials=("MASTODON_ACCESS_TOKEN",),
+    link="https://docs.joinmastodon.org/client/token/",
+    example="""
+instance: https://mastodon.social
+hashtags: [parkeo]          # default: the brand's one-word keywords and handles
+""",
+)

@@ -19,11 +19,12 @@ import prawcore
 from praw.models import Comment, Submission
 from pydantic import Field
 
-from monitor.collectors.credentials import Credentials
+from monitor.collectors.credentials import DEFAULT_REDDIT_USER_AGENT, Credentials
 from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, make_session
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.config import Brand, ConfigError
 from monitor.mentions import Batch, Engagement, MentionIn
+from monitor.plugins import SourcePlugin
 
 SOURCE = "reddit"
 PAGE = 100
@@ -65,7 +66,7 @@ class RedditCollector(ApiCollector):
         self.reddit = praw.Reddit(
             client_id=credentials.value("REDDIT_CLIENT_ID"),
             client_secret=credentials.value("REDDIT_CLIENT_SECRET"),
-            user_agent=credentials.reddit_user_agent,
+            user_agent=credentials.value("REDDIT_USER_AGENT") or DEFAULT_REDDIT_USER_AGENT,
             oauth_url=options.oauth_url,
             reddit_url=options.reddit_url,
             timeout=max(1, round(options.timeout_seconds)),
@@ -196,3 +197,18 @@ class RedditCollector(ApiCollector):
 
 def _comment_url(link_id: str, comment_id: str) -> str:
     return f"{SITE}/comments/{link_id.removeprefix('t3_')}/_/{comment_id}/"
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="search, new posts and comments of configured subreddits (`praw`)",
+    options=RedditOptions,
+    build=RedditCollector,
+    credentials=("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET"),
+    optional_credentials=("REDDIT_USER_AGENT",),
+    link="https://www.reddit.com/prefs/apps",
+    example="""
+interval_seconds: 300
+subreddits: [brussels, belgium]   # new posts and comments there that name the brand
+""",
+)

@@ -17,10 +17,12 @@ from typing import Any
 import tweepy
 from pydantic import Field
 
+from monitor.collectors.credentials import Credentials
 from monitor.collectors.http import ApiCollector, SourceOptions, TimeoutAdapter, parse_time
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.config import Brand, ConfigError
 from monitor.mentions import Batch, Engagement, MentionIn
+from monitor.plugins import SourcePlugin
 
 SOURCE = "twitter"
 TWEET_FIELDS = [
@@ -230,3 +232,27 @@ def _engagement(metrics: dict[str, int] | None, now: datetime) -> Engagement | N
         replies=metrics.get("reply_count"),
         views=metrics.get("impression_count"),
     )
+
+
+def _build(brand: Brand, options: TwitterOptions, creds: Credentials) -> TwitterCollector:
+    return TwitterCollector(brand, options, creds.value("TWITTER_BEARER_TOKEN") or "")
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="X API v2 recent search, the brand account's mentions, engagement re-polls (`tweepy`)",
+    options=TwitterOptions,
+    build=_build,
+    credentials=("TWITTER_BEARER_TOKEN",),
+    link="https://docs.x.com/x-api/posts/search/introduction",
+    example="""
+interval_seconds: 300
+jitter_seconds: 30
+monthly_item_quota: 10000   # posts read per month on your tier (reads are capped)
+exclude_retweets: true      # adds -is:retweet to the query built from keywords etc.
+track_hours: 6              # re-poll engagement of recent tweets (counts as reads)
+max_query_length: 512       # 1024 on Pro
+rate_limit_max_wait_seconds: 30   # wait a shorter rate limit out, else skip the cycle
+""",
+    brand_example='{account_id: "123456789"}   # else looked up once from the first handle',
+)

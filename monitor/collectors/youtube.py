@@ -27,6 +27,7 @@ from pyyoutube.models import CommentThread, SearchResult
 from pyyoutube.models.comment import Comment
 
 from monitor.collectors.base import MalformedResponse, QuotaExhausted, read_each
+from monitor.collectors.credentials import Credentials
 from monitor.collectors.http import (
     ApiCollector,
     HttpError,
@@ -39,6 +40,7 @@ from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.collectors.units import DailyUnits
 from monitor.config import Brand, ConfigError
 from monitor.mentions import Answer, Batch, Engagement, MentionIn, Rejected
+from monitor.plugins import SourcePlugin
 
 SOURCE = "youtube"
 PAGE = 100
@@ -327,3 +329,23 @@ def _thread_at(raw: Any) -> tuple[float, CommentThread]:
     if not (thread.id and top.id and top.snippet.publishedAt):
         raise ValueError("thread without id or time")
     return parse_time(top.snippet.publishedAt).timestamp(), thread
+
+
+def _build(brand: Brand, options: YouTubeOptions, creds: Credentials) -> YouTubeCollector:
+    return YouTubeCollector(brand, options, creds.value("YOUTUBE_API_KEY") or "")
+
+
+PLUGIN = SourcePlugin(
+    name=SOURCE,
+    summary="comment threads on the brand's channel and on videos found by search, daily quota "
+    "units metered (`python-youtube`)",
+    options=YouTubeOptions,
+    build=_build,
+    credentials=("YOUTUBE_API_KEY",),
+    link="https://developers.google.com/youtube/v3/getting-started",
+    example="""
+interval_seconds: 900
+daily_quota_units: 10000    # the Google project's daily budget (search costs 100 a call)
+""",
+    brand_example='{channel_id: UC0123456789abcdefghijkl}   # its replies mark comments answered',
+)

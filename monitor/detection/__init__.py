@@ -1,6 +1,7 @@
 """Detect stage: turn stored, scored mentions into forecasts, incidents and alerts.
 
-Three detectors run per brand each cycle, each in its own module and each explainable:
+Detectors are plugins (:mod:`monitor.plugins`, declared in :mod:`.plugins` for the built-in
+ones). Three run per brand each cycle, each in its own module and each explainable:
 
 - :mod:`virality`: a complaint forecast to cross the brand's reshare threshold
   (warned before it does), or already growing fast (``spreading`` alerts, ``forecasts`` rows);
@@ -17,33 +18,24 @@ silence every alert.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
 
-from monitor.config import Brand, VigieConfig
-from monitor.detection.incidents import detect_incidents
-from monitor.detection.spikes import spike_alerts
-from monitor.detection.virality import spreading_alerts
+from monitor.config import VigieConfig
+from monitor.plugins import registry
 
 log = logging.getLogger(__name__)
-
-Detector = Callable[[Engine, Brand, datetime], int]
-DETECTORS: tuple[tuple[str, Detector], ...] = (
-    ("spreading", spreading_alerts),
-    ("incidents", detect_incidents),
-    ("spikes", spike_alerts),
-)
 
 
 def detect(engine: Engine, config: VigieConfig, now: datetime) -> int:
     """Run every detector for every brand; returns how many new alerts were queued."""
     queued = 0
+    detectors = [(d.name, d.run) for d in registry().detectors.values() if d.run is not None]
     for brand in config.brands:
-        for name, detector in DETECTORS:
+        for name, run in detectors:
             try:
-                queued += detector(engine, brand, now)
+                queued += run(engine, brand, now)
             except Exception:
                 log.exception("%s detection failed for brand %s", name, brand.name)
     if queued:

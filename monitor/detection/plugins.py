@@ -1,0 +1,62 @@
+"""The built-in detectors as plugins: what each runs and how its alerts read.
+
+Registered through :mod:`monitor.plugins` like a third party's detector would be; the alert
+composers (email, chat) read each kind's :class:`~monitor.plugins.AlertKind` instead of testing
+kind names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.alerts.view import fmt_int
+from monitor.detection.incidents import detect_incidents
+from monitor.detection.spikes import spike_alerts
+from monitor.detection.virality import spreading_alerts
+from monitor.plugins import AlertKind, DetectorPlugin
+
+
+def silent_sentence(details: dict[str, Any]) -> str:
+    """Why a source looks blind, and what it last said."""
+    source = details.get("collector") or details.get("source") or "a source"
+    since = details.get("last_new_at") or details.get("last_success_at")
+    text = f"No new mention from {source}" + (f" since {since}." if since else ".")
+    runs = details.get("runs_without_new")
+    if runs:
+        text += f" {fmt_int(runs)} runs in a row brought nothing, although it usually does."
+    if details.get("last_error"):
+        text += f" Last error: {details.get('last_error')}"
+    else:
+        text += " No error reported: check the source's query, credentials and quota."
+    return text
+
+
+SPREADING = DetectorPlugin(
+    name="spreading",
+    summary="a complaint forecast to cross the brand's reshare threshold, or already growing fast",
+    kind="spreading",
+    alert=AlertKind("Complaint spreading"),
+    run=spreading_alerts,
+)
+INCIDENTS = DetectorPlugin(
+    name="incidents",
+    summary="many people complaining about the same thing, against that complaint's own past",
+    kind="incident",
+    alert=AlertKind(
+        "Incident: many similar complaints", reply="statement", quote_mention=False, chart="growth"
+    ),
+    run=detect_incidents,
+)
+SPIKES = DetectorPlugin(
+    name="spikes",
+    summary="mention volume or negative share far above the seasonal baseline",
+    kind="volume",
+    alert=AlertKind("Mention volume spike", reply=None, chart="volume"),
+    run=spike_alerts,
+)
+SILENT = DetectorPlugin(
+    name="silent",
+    summary="a usually busy source that has brought nothing for unusually long",
+    kind="silent",
+    alert=AlertKind("Source silent", reply=None, sentence=silent_sentence),
+)
