@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from dashboard import queries
 from dashboard.queries import InboxFilter, MentionFilter
-from monitor.storage.tables import Alert, Forecast, Response, SentimentCorrection
+from monitor.config import Brand
+from monitor.mentions import MentionIn
+from monitor.reports.figures import compute, delay_stats
+from monitor.reports.period import Week
+from monitor.storage.ingest import store_mentions
+from monitor.storage.tables import Alert, Forecast, Response, Sentiment, SentimentCorrection
 from tests.test_dashboard_seed import HOSTILE_TEXT, Seeded, seed
 
 
@@ -196,9 +202,9 @@ def test_inbox_summary(engine: Engine, seeded: Seeded):
     summary = queries.inbox_summary(engine, week, seeded.now)
     assert summary["counts"] == {"new": 1, "assigned": 1, "answered": 2, "dismissed": 0}
     assert summary["open_overdue"] == 1
-    assert summary["answered"] == 2
-    assert summary["median_minutes"] == pytest.approx(115, abs=0.1)
-    assert summary["within_sla"] == 0.5
+    assert summary["responses"].answered == 2
+    assert summary["responses"].median_minutes == pytest.approx(115, abs=0.1)
+    assert summary["responses"].answered_in_time == 0.5
     assert queries.assignees(engine) == ["Kim", "Sam"]
 
 
@@ -222,9 +228,9 @@ def test_response_times_and_stats(engine: Engine, seeded: Seeded):
     start, end = seeded.now - timedelta(days=8), seeded.now
     frame = queries.response_times(engine, ["Parkeo"], start, end, "day")
     assert sorted(frame["minutes"].round()) == [30.0, 200.0]
-    stats = queries.response_stats([10, 20, 30, 40, 200], 35)
-    assert (stats["median_minutes"], stats["p90_minutes"], stats["within_sla"]) == (30, 200, 0.6)
-    assert queries.response_stats([], 60)["median_minutes"] is None
+    stats = delay_stats([10, 20, 30, 40, 200], 35)
+    assert (stats.median_minutes, stats.p90_minutes, stats.answered_in_time) == (30, 200, 0.6)
+    assert delay_stats([], 60).median_minutes is None
 
 
 def test_incident_views(engine: Engine, seeded: Seeded):
@@ -265,3 +271,49 @@ def test_sources_alerts_and_overview(engine: Engine, seeded: Seeded):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(SentimentCorrection)).scalar() == 0
     assert queries.has_mentions(engine)
+
+
+def test_trends_inbox_and_weekly_report_agree_on_p90_for_ten_answers(engine: Engine):
+    """Ten answers (a multiple of 10): the nearest-rank p90 is the 9th delay, 90 min, where the
+    dashboard's former copy took the 10th; every page and the report now say 90. The answer after
+    exactly 60 min is within the 60 min SLA on SQLite too (its Julian days read 60.0000001)."""
+    week = Week(2026, 47, ZoneInfo("Europe/Brussels"))
+    posted = [week.start + timedelta(hours=6 + n) for n in range(10)]
+    mentions = [
+        MentionIn("demo", f"p90-{n}", "Parkeo", f"complaint {n}", at) for n, at in enumerate(posted)
+    ]
+    with engine.begin() as conn:
+        ids = store_mentions(conn, mentions, week.start + timedelta(days=1)).ids
+        for n, at in enumerate(posted):
+            mention_id = ids[("demo", f"p90-{n}")]
+            answered = at + timedelta(minutes=10 * (n + 1))
+            conn.execute(
+                insert(Sentiment).values(
+                    mention_id=mention_id,
+                    label="negative",
+                    score=0.9,
+                    is_complaint=True,
+                    complaint_score=0.9,
+                    model_id="test",
+                    scored_at=at,
+                )
+            )
+            conn.execute(
+                insert(Response).values(
+                    mention_id=mention_id,
+                    status="answered",
+                    answered_at=answered,
+                    updated_at=answered,
+                )
+            )
+    now = week.end + timedelta(days=1)
+    report = compute(engine, Brand(name="Parkeo", keywords=["parkeo"]), week, now, 60).responses
+    minutes = queries.response_times(engine, ["Parkeo"], week.start, week.end, "day")["minutes"]
+    trends = delay_stats(minutes.tolist(), 60)
+    scope = InboxFilter(brands=("Parkeo",), states=(), start=week.start, end=week.end)
+    inbox = queries.inbox_summary(engine, scope, now)["responses"]
+    for stats in (report, trends, inbox):
+        assert stats.answered == 10
+        assert stats.p90_minutes == pytest.approx(90, abs=0.01)
+        assert stats.median_minutes == pytest.approx(55, abs=0.01)
+        assert stats.within_sla == 6

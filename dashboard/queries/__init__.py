@@ -20,7 +20,7 @@ from dashboard.queries.actions import (
     reopen,
     send_alert_now,
 )
-from dashboard.queries.inbox import assignees, inbox, inbox_summary, response_stats
+from dashboard.queries.inbox import assignees, inbox, inbox_summary
 from dashboard.queries.incidents import (
     incident_events,
     incident_growth,
@@ -85,7 +85,6 @@ __all__ = [
     "recent_texts",
     "reopen",
     "reshare_growth",
-    "response_stats",
     "response_times",
     "send_alert_now",
     "sentiment_counts",

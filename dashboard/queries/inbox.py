@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from dashboard.queries.shared import (
     split_hours,
     to_frame,
 )
+from monitor.reports.figures import delay_stats
 from monitor.storage.rollups import HOUR
 
 
@@ -86,7 +86,8 @@ def inbox(engine: Engine, f: InboxFilter, now: datetime, limit: int = 500) -> pd
 
 
 def inbox_summary(engine: Engine, f: InboxFilter, now: datetime) -> dict[str, Any]:
-    """Counts per state, open complaints past the SLA and first-response times of the period.
+    """Counts per state, open complaints past the SLA and first-response times of the period
+    (``responses``: the weekly report's :func:`~monitor.reports.figures.delay_stats`).
 
     The counts come from the rollup except for an assignee (which it does not keep)."""
     deadline = now - timedelta(minutes=f.sla_minutes)
@@ -102,8 +103,8 @@ def inbox_summary(engine: Engine, f: InboxFilter, now: datetime) -> dict[str, An
     ]:
         counts[state] = counts.get(state, 0) + int(mentions)
         late += int(overdue or 0)
-    answered = _answered_minutes(engine, f, now)
-    return {"counts": counts, "open_overdue": late, **response_stats(answered, f.sla_minutes)}
+    responses = delay_stats(_answered_minutes(engine, f, now), f.sla_minutes)
+    return {"counts": counts, "open_overdue": late, "responses": responses}
 
 
 def _inbox_counts_raw(
@@ -161,20 +162,6 @@ def _answered_minutes(engine: Engine, f: InboxFilter, now: datetime) -> list[flo
     with engine.connect() as conn:
         return [float(m) for m in conn.execute(query).scalars()]
 
-
-def response_stats(minutes: Sequence[float], sla_minutes: int) -> dict[str, Any]:
-    """Median and 90th percentile time to first response, and the share within the SLA."""
-    if not minutes:
-        return {"answered": 0, "median_minutes": None, "p90_minutes": None, "within_sla": None}
-    ordered = sorted(minutes)
-    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-    within = sum(m <= sla_minutes for m in ordered) / len(ordered)
-    return {
-        "answered": len(ordered),
-        "median_minutes": statistics.median(ordered),
-        "p90_minutes": p90,
-        "within_sla": within,
-    }
 
 
 def assignees(engine: Engine) -> list[str]:

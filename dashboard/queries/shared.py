@@ -263,9 +263,11 @@ def time_bucket(engine: Engine, column: Any, grain: Grain) -> Any:
 
 
 def minutes_between(engine: Engine, start: Any, end: Any) -> Any:
+    """Minutes from ``start`` to ``end``, in SQL. On SQLite, Julian days carry float noise
+    (an answer after 60 min reads 60.0000001, past a 60 min SLA): rounded to the millisecond."""
     if engine.dialect.name == "postgresql":
         return extract("epoch", end - start) / 60.0
-    return (func.julianday(end) - func.julianday(start)) * 1440.0
+    return func.round((func.julianday(end) - func.julianday(start)) * 86_400_000.0) / 60_000.0
 
 
 def as_utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

@@ -73,19 +73,20 @@ def summary(f: queries.InboxFilter) -> None:
         delta_arrow="off",
         border=True,
     )
+    responses = stats["responses"]
     columns[2].metric(
         "Median first response",
-        components.duration(stats["median_minutes"], ""),
-        f"p90 {components.duration(stats['p90_minutes'], '')}",
+        components.duration(responses.median_minutes, ""),
+        f"p90 {components.duration(responses.p90_minutes, '')}",
         delta_color="off",
         delta_arrow="off",
         border=True,
     )
-    within = stats["within_sla"]
+    within = responses.answered_in_time
     columns[3].metric(
         "Answered within target",
         "–" if within is None else f"{within:.0%}",
-        f"{stats['answered']:,} answered",
+        f"{responses.answered:,} answered",
         delta_color="off",
         delta_arrow="off",
         border=True,
