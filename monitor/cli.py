@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from monitor.alerts.cli import register as register_alerts
+from monitor.backtest.cli import register as register_backtest
 from monitor.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from monitor.collectors import build_collectors
 from monitor.collectors.base import Collector
@@ -345,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_reports(sub)
 
     register_alerts(sub)
+
+    register_backtest(sub)
     return parser
 
 

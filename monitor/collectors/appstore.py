@@ -104,30 +104,37 @@ class AppStoreCollector(RequestsApi):
         return Page(items, str(page + 1) if more else None, rejected)
 
     def _item(self, entry: dict[str, Any], country: str) -> tuple[float, MentionIn]:
-        review_id = _label(entry, "id")
-        if not review_id:
-            raise MalformedResponse("App Store feed: a review without an id")
-        try:
-            created = parse_time(_label(entry, "updated") or "")
-        except ValueError:
-            raise MalformedResponse("App Store feed: a review without a time ('updated')") from None
-        try:
-            rating = int(_label(entry, "im:rating") or "")
-        except ValueError:
-            raise MalformedResponse("App Store feed: a review without a rating") from None
-        author = entry.get("author") if isinstance(entry.get("author"), dict) else {}
-        title, body = _label(entry, "title") or "", _label(entry, "content") or ""
-        mention = MentionIn(
-            source=SOURCE,
-            external_id=review_id,
-            brand=self.brand,
-            text=f"{title}\n\n{body}".strip(),
-            created_at=created,
-            url=f"https://apps.apple.com/{country}/app/id{self.options.app_id}?see-all=reviews",
-            author=_label(author, "name"),
-            rating=rating,
-        )
-        return created.timestamp(), mention
+        return review_mention(entry, self.brand, self.options.app_id, country)
+
+
+def review_mention(
+    entry: dict[str, Any], brand: str, app_id: str, country: str
+) -> tuple[float, MentionIn]:
+    """One feed entry as a mention (the collector's and the backtest's reading of a review)."""
+    review_id = _label(entry, "id")
+    if not review_id:
+        raise MalformedResponse("App Store feed: a review without an id")
+    try:
+        created = parse_time(_label(entry, "updated") or "")
+    except ValueError:
+        raise MalformedResponse("App Store feed: a review without a time ('updated')") from None
+    try:
+        rating = int(_label(entry, "im:rating") or "")
+    except ValueError:
+        raise MalformedResponse("App Store feed: a review without a rating") from None
+    author = entry.get("author") if isinstance(entry.get("author"), dict) else {}
+    title, body = _label(entry, "title") or "", _label(entry, "content") or ""
+    mention = MentionIn(
+        source=SOURCE,
+        external_id=review_id,
+        brand=brand,
+        text=f"{title}\n\n{body}".strip(),
+        created_at=created,
+        url=f"https://apps.apple.com/{country}/app/id{app_id}?see-all=reviews",
+        author=_label(author, "name"),
+        rating=rating,
+    )
+    return created.timestamp(), mention
 
 
 PLUGIN = SourcePlugin(

@@ -1,0 +1,1 @@
+"""Backtest: replay a recorded history through the pipeline, and the export it reads."""
