@@ -21,8 +21,8 @@ import pytest
 from monitor.backtest.export import Selection, write_jsonl
 from monitor.backtest.inputs import read_history
 from monitor.backtest.replay import backtest
-from monitor.collectors.base import Engagement, MentionIn
 from monitor.config import VigieConfig
+from monitor.mentions import Engagement, MentionIn
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.ingest import store_mentions
 from tests.support import ROOT, shared_path

@@ -26,9 +26,10 @@ from typing import Any
 
 from monitor.collectors.appstore import SOURCE as APPSTORE
 from monitor.collectors.appstore import review_mention, reviews_of
-from monitor.collectors.base import Engagement, MalformedResponse, MentionIn
+from monitor.collectors.base import MalformedResponse
 from monitor.collectors.http import parse_time
 from monitor.config import VigieConfig
+from monitor.mentions import Engagement, MentionIn
 
 _APP_ID = re.compile(r"(?:/id=?|[?&]id=)(\d{3,})")
 ENGAGEMENT_FIELDS = ("likes", "reshares", "replies", "views")

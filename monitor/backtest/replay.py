@@ -24,8 +24,8 @@ from sqlalchemy import Engine, func, select
 
 from monitor.backtest.inputs import available_at
 from monitor.clock import ManualClock
-from monitor.collectors.base import Batch, MentionIn
 from monitor.config import SourceConfig, VigieConfig
+from monitor.mentions import Batch, MentionIn
 from monitor.scheduler import Pipeline
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.tables import Alert, Incident, IncidentMention, Mention
