@@ -4,10 +4,18 @@ Results come newest first (``sort=latest``) and page with an opaque cursor; each
 through :func:`~monitor.collectors.paging.sweep` on the time the post was indexed, with ``since``
 letting the server skip what was read before. Like, repost (+ quote) and reply counts are stored
 as seen at collection time.
+
+With ``live: true`` the brand's posts also come from the Jetstream firehose as they are written
+(:mod:`monitor.collectors.jetstream`: a reader thread buffers them, each run drains the buffer
+first and commits the stream position with them, never waiting on the network). Live and search
+find the same post under the same ``at://`` URI, so it is stored once; search still brings the
+engagement counts. ``search: false`` keeps only the live stream (no login then).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +28,8 @@ from atproto_client.models.app.bsky.feed.defs import PostView
 from atproto_client.request import Request
 from pydantic import Field
 
+from monitor.collectors import jetstream
+from monitor.collectors.base import RateLimited, read_each
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, parse_time
 from monitor.collectors.paging import Page, sweep_each
@@ -29,6 +39,7 @@ from monitor.plugins import SourcePlugin
 
 SOURCE = "bluesky"
 PAGE = 100
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,6 +71,12 @@ class BlueskyOptions(SourceOptions):
     service: str = "https://bsky.social"
     queries: list[str] | None = None
     lookback_minutes: float = Field(10.0, ge=0)
+    search: bool = True
+    live: bool = False
+    jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    live_buffer_max: int = Field(10_000, gt=0)
+    live_idle_timeout_seconds: float = Field(60.0, gt=0)
+    live_backfill_minutes: float = Field(10.0, ge=0)
 
 
 def default_queries(brand: Brand) -> list[str]:
@@ -97,6 +114,60 @@ class BlueskyCollector(ApiCollector):
         return isinstance(exc, at.ModelError | ValueError)
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:
+        state = dict(cursor or {})
+        if self.options.live:
+            batch = self._live(state, now)
+            state = dict(batch.cursor or state)
+            yield batch
+        if self.options.search:
+            yield from self._searches(state, now)
+        if self.options.live:
+            self._live_health()
+
+    def _live(self, state: dict[str, Any], now: datetime) -> Batch:
+        """What the Jetstream reader buffered for this brand since the last run (no waiting)."""
+        options = self.options
+        stream = self.stream = jetstream.shared(
+            options.jetstream_url, options.live_buffer_max, options.live_idle_timeout_seconds
+        )
+        minutes = min(options.live_backfill_minutes, options.backfill_hours * 60)
+        start = jetstream.micros(now - timedelta(minutes=minutes))
+        stream.subscribe(self.key, self.watch.matches, int(state.get("live", start)))
+        drained = stream.drain(self.key)
+        mentions, rejected = read_each(drained.events, self._live_mention)
+        self.meter.add_items(len(drained.events))
+        cursor = {**state, "live": drained.position}
+        return Batch(mentions, cursor, rejected=drained.rejected + rejected)
+
+    def _live_health(self) -> None:
+        """The reader reconnects by itself; a rate limit holds the source until it ends."""
+        stream = self.stream
+        held = stream.held_until
+        if held is not None and held > time.time():
+            raise RateLimited(f"Jetstream: {stream.problem}", from_epoch(held))
+        if stream.problem:
+            log.warning("%s: live stream: %s (reconnecting)", self.key, stream.problem)
+
+    def _live_mention(self, event: dict[str, Any]) -> MentionIn:
+        commit, did = event["commit"], event["did"]
+        record, rkey = commit["record"], commit["rkey"]
+        reply = record.get("reply") or {}
+        langs = record.get("langs") or []
+        created = record.get("createdAt")
+        return MentionIn(
+            source=SOURCE,
+            external_id=f"at://{did}/{jetstream.POSTS}/{rkey}",
+            brand=self.brand,
+            text=record["text"],
+            created_at=parse_time(created) if created else from_epoch(event["time_us"] / 1e6),
+            url=f"https://bsky.app/profile/{did}/post/{rkey}",
+            author=did,
+            language=langs[0][:8] if langs else None,
+            parent_id=reply["parent"]["uri"] if reply else None,
+            thread_id=reply["root"]["uri"] if reply else None,
+        )
+
+    def _searches(self, state: dict[str, Any], now: datetime) -> Iterator[Batch]:
         if not self.account.logged_in:
             login = self.client.login
             self.call("login", login, self.account.handle, self._password, fetch_bsky_profile=False)
@@ -105,7 +176,7 @@ class BlueskyCollector(ApiCollector):
         try:
             yield from sweep_each(
                 list(names),
-                cursor,
+                state,
                 lambda name: partial(self._page, names[name], now),
                 self.options.max_pages,
                 self.options.lookback_minutes * 60,
@@ -179,12 +250,19 @@ def _build(brand: Brand, options: BlueskyOptions, creds: Credentials) -> Bluesky
 
 PLUGIN = SourcePlugin(
     name=SOURCE,
-    summary="post search (`atproto`); BLUESKY_APP_PASSWORD is an app password",
+    summary="post search (`atproto`), and with `live: true` the Jetstream firehose as posts are "
+    "written (`websockets`); BLUESKY_APP_PASSWORD is an app password",
     options=BlueskyOptions,
     build=_build,
     credentials=("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),
     link="https://bsky.app/settings/app-passwords",
     example="""
 interval_seconds: 300
+live: false                 # true: also the Jetstream firehose, read by a thread, drained each run
+search: true                # false: the live stream only (no login)
+jetstream_url: wss://jetstream2.us-east.bsky.network/subscribe
+live_buffer_max: 10000      # posts buffered per brand; the reader waits when full, drops nothing
+live_idle_timeout_seconds: 60   # silence after which it reconnects from its cursor
+live_backfill_minutes: 10   # how far back the stream starts on its first run
 """,
 )
