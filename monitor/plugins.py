@@ -51,6 +51,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
         "feeds = monitor.collectors.feeds:PLUGIN",
         "youtube = monitor.collectors.youtube:PLUGIN",
         "hackernews = monitor.collectors.hackernews:PLUGIN",
+        "googleplaces = monitor.collectors.googleplaces:PLUGIN",
     ),
     "vigie.channels": (
         "email = monitor.alerts.channels:EMAIL",
