@@ -52,6 +52,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
         "youtube = monitor.collectors.youtube:PLUGIN",
         "hackernews = monitor.collectors.hackernews:PLUGIN",
         "googleplaces = monitor.collectors.googleplaces:PLUGIN",
+        "trustpilot = monitor.collectors.trustpilot:PLUGIN",
     ),
     "vigie.channels": (
         "email = monitor.alerts.channels:EMAIL",
