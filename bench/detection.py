@@ -27,7 +27,7 @@ from models.spread.cascades import Cascade
 from monitor.collectors.demo import DemoCollector, DemoPost
 from monitor.config import load_config
 from monitor.detection import detect
-from monitor.detection.incidents import CACHE
+from monitor.detection.embeddings import CACHE
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.ingest import store_mentions
 from monitor.storage.tables import Alert, Incident, IncidentMention, Mention, Sentiment

@@ -42,7 +42,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Sensitivity = Literal["fewer", "balanced", "more"]
+Sensitivity = Literal["fewer", "balanced", "more"] | Annotated[float, Field(gt=0, le=1000)]
+"""Named (fewer / balanced / more), or the false alarms per month a brand accepts."""
 
 
 class SpreadingRule(_Strict):
@@ -57,22 +58,23 @@ class SpreadingRule(_Strict):
 
 
 class VolumeRule(_Strict):
-    """When a brand's mention volume counts as a spike."""
+    """When a stream's mentions or complaints count as a spike: improbable under its own rate
+    (learnt over ``baseline_hours``), ``factor`` times the usual and ``min_count`` or more, in the
+    ``window_minutes`` window or in 1, 3 or 12 hours."""
 
     window_minutes: int = Field(10, gt=0)
-    baseline_hours: int = Field(6, gt=0)
+    baseline_hours: int = Field(672, gt=0)
     factor: float = Field(3.0, gt=1)
-    min_count: int = Field(10, ge=1)
+    min_count: int = Field(5, ge=1)
     cooldown_minutes: int = Field(60, ge=0)
     sensitivity: Sensitivity = "balanced"
-    seasonal_days: int = Field(7, ge=0)
-    negative_share_increase: float = Field(0.2, gt=0, le=1)
 
 
 class IncidentRule(_Strict):
     """When similar complaints form an incident: a burst of one meaning against its own past."""
 
     similarity: float = Field(0.45, gt=0, lt=1)
+    burst_similarity: float = Field(0.3, gt=0, lt=1)
     window_minutes: int = Field(60, gt=0)
     baseline_hours: int = Field(24, gt=0)
     min_size: int = Field(6, ge=2)

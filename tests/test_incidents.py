@@ -12,11 +12,15 @@ from sqlalchemy import Engine, func, select
 
 from monitor.collectors.demo import DemoCollector
 from monitor.config import Brand
-from monitor.detection.incidents import EmbeddingCache, cluster, detect_incidents, top_terms
+from monitor.detection.embeddings import EmbeddingCache
+from monitor.detection.grouping import cluster
+from monitor.detection.incidents import detect_incidents
 from monitor.mentions import MentionIn
 from monitor.scoring import load_model, score_pending
+from monitor.storage import rollups
 from monitor.storage.ingest import store_mentions
 from monitor.storage.tables import Alert, Incident, IncidentMention, Mention
+from monitor.terms import stop_words
 from tests.support import shared_path
 
 INCIDENT_AFTER = 180
@@ -34,6 +38,7 @@ def _cycle(engine: Engine, model, brand: Brand, mentions: list[MentionIn], now: 
     with engine.begin() as conn:
         store_mentions(conn, mentions, now)
     score_pending(engine, model, now=lambda: now)
+    rollups.refresh(engine)
     return detect_incidents(engine, brand, now, CACHE)
 
 
@@ -67,7 +72,13 @@ def test_the_demo_incident_is_one_incident_detected_within_minutes(engine, model
     assert sum(from_incident) / len(from_incident) >= 0.9  # precision
     assert incident.size == len(members) >= 20 and incident.authors >= 15
     assert len(incident.languages) >= 2  # one cause, several languages
-    assert {"subscription", "abonnement"} & set(incident.terms)
+    themes = [set(name.split(" / ")) for name in incident.terms]
+    assert {"subscription", "abonnement"} & set().union(*themes[:3])
+    assert any({"amende", "boete"} <= theme for theme in themes), incident.terms  # one theme
+    named = incident.title.split(":", 1)[1]
+    assert "amende" in named or "boete" in named
+    words = set(named.replace("/", " ").replace("·", " ").split())
+    assert not any(words & stop_words(lang) for lang in incident.languages)  # content words
     assert 0 < incident.risk <= 1 and incident.reasons
     assert alert.details["incident_id"] == incident.id
     assert alert.details["similar_count"] >= 6 and alert.details["examples"]
@@ -118,12 +129,3 @@ def test_clusters_are_groups_of_one_meaning():
     labels = cluster(CACHE.embed(texts), 0.45)
     assert labels[0] == labels[1] == labels[2] != labels[3]
     assert np.unique(labels).size >= 2
-
-
-def test_top_terms_name_the_cause_not_the_brand():
-    members = ["Parkeo fine despite my subscription", "another Parkeo fine, subscription paid",
-               "fine again, subscription valid"]
-    others = ["Parkeo app crashed", "the meter is broken", "app slow again"]
-    terms = top_terms(members, others, {"parkeo"})
-    assert list(terms)[:2] in (["fine", "subscription"], ["subscription", "fine"])
-    assert "parkeo" not in terms and "again" not in terms

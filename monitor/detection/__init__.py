@@ -7,7 +7,7 @@ ones). Three run per brand each cycle, each in its own module and each explainab
   (warned before it does), or already growing fast (``spreading`` alerts, ``forecasts`` rows);
 - :mod:`incidents`: many people complaining about the same thing (``incident`` alerts,
   one per incident, re-sent as it grows);
-- :mod:`spikes`: mention volume or negative share far above the seasonal baseline
+- :mod:`spikes`: mentions or complaints of a stream far above its own rate
   (``volume`` alerts, with a cooldown).
 
 Every alert has a dedup key, so running detection again never queues the same alert twice. A
@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from monitor.config import VigieConfig
 from monitor.plugins import registry
+from monitor.storage import rollups
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 def detect(engine: Engine, config: VigieConfig, now: datetime) -> int:
     """Run every detector for every brand; returns how many new alerts were queued."""
     queued = 0
+    rollups.refresh(engine)  # the streams' rates are read from it
     detectors = [(d.name, d.run) for d in registry().detectors.values() if d.run is not None]
     for brand in config.brands:
         for name, run in detectors:

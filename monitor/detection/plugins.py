@@ -49,7 +49,7 @@ INCIDENTS = DetectorPlugin(
 )
 SPIKES = DetectorPlugin(
     name="spikes",
-    summary="mention volume or negative share far above the seasonal baseline",
+    summary="mentions or complaints of a brand or source far above that stream's own rate",
     kind="volume",
     alert=AlertKind("Mention volume spike", reply=None, chart="volume"),
     run=spike_alerts,

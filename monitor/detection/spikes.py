@@ -1,11 +1,13 @@
-"""Volume and negative-share spikes of a brand, in 10-minute and hourly windows.
+"""Volume and complaint spikes of a brand and of each of its sources, against their own rates.
 
-The expected count of a window is seasonal when there is history for it (the same clock time on
-the previous ``seasonal_days`` days: mornings are busier than nights), else the mean window of
-the last ``baseline_hours``. A spike must be unlikely under that expectation (Poisson for the
-count, binomial for the negative share; ``sensitivity`` sets how unlikely), ``factor`` times the
-usual volume, and at least ``min_count`` mentions; after an alert, the same kind waits
-``cooldown_minutes`` before the next.
+Every stream (the brand, and the brand on each source) is judged on its mentions and its
+complaints over several windows (the configured short one, 1 h, 3 h, 12 h) by
+:mod:`monitor.detection.rates`: six complaints in three hours on an app store that brings two
+reviews a day is a spike; fifty tweets an hour on a busy account is a normal Monday. A spike must
+be improbable under the stream's rate (``sensitivity``: false alarms per month), hold at least
+``min_count`` mentions and ``factor`` times the usual; of a stream's windows only the most
+surprising stream and window of each measure alerts, and after an alert the same measure waits
+``cooldown_minutes``.
 """
 
 from __future__ import annotations
@@ -14,170 +16,111 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from scipy.stats import binom, poisson
-from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy import Connection, Engine, select
 
 from monitor.alerts.outbox import raise_alert
-from monitor.config import Brand, VolumeRule
-from monitor.storage.tables import Alert, Mention, Sentiment
+from monitor.config import Brand
+from monitor.detection import rates
+from monitor.detection.rates import Judgement
+from monitor.storage.tables import Alert
 
-ALPHA = {"fewer": 1e-5, "balanced": 1e-4, "more": 1e-3}
-"""Chance of a window this extreme under the usual rate, below which it is a spike."""
-HOURLY = 60
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """Mentions and negative mentions of one time window."""
-
-    start: datetime
-    end: datetime
-    total: int
-    negative: int
+KINDS = {"mentions": "volume", "complaints": "complaints"}
 
 
 @dataclass(frozen=True, slots=True)
 class Spike:
-    """A window far above what is usual for it."""
+    """A window of one stream far above its own usual rate."""
 
-    kind: str  # "volume" or "negative"
-    window: Window
-    minutes: int
+    kind: str  # "volume" or "complaints"
+    source: str | None  # None: the brand on every source
+    window: timedelta
+    count: int
     expected: float
-    expected_share: float
-    seasonal: bool
     p_value: float
+    start: datetime
+
+    @property
+    def minutes(self) -> int:
+        return int(self.window / timedelta(minutes=1))
+
+    @property
+    def stream(self) -> str:
+        return self.source or "all"
 
 
-def _window(conn: Connection, brand: str, start: datetime, end: datetime) -> Window:
-    negative = func.coalesce(func.sum(case((Sentiment.label == "negative", 1), else_=0)), 0)
-    query = (
-        select(func.count(), negative)
-        .select_from(Mention)
-        .outerjoin(Sentiment, Sentiment.mention_id == Mention.id)
-        .where(Mention.brand == brand, Mention.created_at >= start, Mention.created_at < end)
-    )
-    total, neg = conn.execute(query).one()
-    return Window(start, end, int(total), int(neg))
+def windows(brand: Brand) -> tuple[timedelta, ...]:
+    return tuple(sorted({timedelta(minutes=brand.alerts.volume.window_minutes), *rates.WINDOWS}))
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """What a window usually holds: mentions, share of negatives, and whether it is seasonal."""
-
-    count: float
-    share: float
-    seasonal: bool
-
-
-def baseline(
-    conn: Connection, brand: str, start: datetime, minutes: int, rule: VolumeRule, first: datetime
-) -> Baseline | None:
-    """The same window on previous days when there are some, else the recent mean window."""
-    width = timedelta(minutes=minutes)
-    days = [d for d in range(1, rule.seasonal_days + 1) if start - timedelta(days=d) >= first]
-    if days:
-        past = [_window(conn, brand, start - timedelta(days=d), start - timedelta(days=d) + width)
-                for d in days]
-        count = sum(w.total for w in past) / len(past)
-        negative = sum(w.negative for w in past)
-        return Baseline(count, negative / max(sum(w.total for w in past), 1), True)
-    history_start = max(start - timedelta(hours=rule.baseline_hours), first)
-    if start - history_start < width:
-        return None  # not enough history for a baseline yet
-    recent = _window(conn, brand, history_start, start)
-    windows = (start - history_start) / width
-    return Baseline(recent.total / windows, recent.negative / max(recent.total, 1), False)
-
-
-def _volume(current: Window, usual: Baseline, rule: VolumeRule, alpha: float) -> float | None:
-    """p-value of the count when it is a spike, else None."""
-    expected = max(usual.count, 1.0)
-    if current.total < rule.min_count or current.total < rule.factor * expected:
-        return None
-    p = float(poisson.sf(current.total - 1, expected))
-    return p if p < alpha else None
-
-
-def _negative(current: Window, usual: Baseline, rule: VolumeRule, alpha: float) -> float | None:
-    """p-value of the negative share when it jumped by ``negative_share_increase``, else None."""
-    if current.total < rule.min_count:
-        return None
-    share = current.negative / current.total
-    p0 = min(max(usual.share, 0.01), 0.99)
-    if share < p0 + rule.negative_share_increase:
-        return None
-    p = float(binom.sf(current.negative - 1, current.total, p0))
-    return p if p < alpha else None
+def _is_spike(j: Judgement, brand: Brand, threshold: float) -> bool:
+    rule = brand.alerts.volume
+    return j.p_value < threshold and j.count >= rule.min_count and j.count >= rule.factor * max(
+        j.expected, 1e-9)
 
 
 def find_spikes(engine: Engine, brand: Brand, now: datetime) -> list[Spike]:
-    """Spikes of the windows ending now (10-minute or as configured, and hourly)."""
-    rule = brand.alerts.volume
-    alpha = ALPHA[rule.sensitivity]
-    found = []
+    """The most surprising spiking stream and window of each measure, strongest first: a
+    source's burst is the brand's too, and one alert says it."""
+    spans = windows(brand)
     with engine.connect() as conn:
-        first = conn.execute(
-            select(func.min(Mention.created_at)).where(Mention.brand == brand.name)
-        ).scalar()
-        if first is None:
-            return []
-        for minutes in sorted({rule.window_minutes, HOURLY}):
-            start = now - timedelta(minutes=minutes)
-            usual = baseline(conn, brand.name, start, minutes, rule, first)
-            if usual is None:
-                continue
-            current = _window(conn, brand.name, start, now)
-            for kind, test in (("volume", _volume), ("negative", _negative)):
-                p = test(current, usual, rule, alpha)
-                if p is not None:
-                    found.append(Spike(kind, current, minutes, usual.count, usual.share,
-                                       usual.seasonal, p))
-    return found
+        judged = rates.judge(conn, brand.name, now, spans,
+                             timedelta(hours=brand.alerts.volume.baseline_hours))
+    streams = len({j.source for j in judged})
+    threshold = rates.alpha(brand.alerts.volume.sensitivity, streams, windows=spans)
+    best: dict[str, Judgement] = {}
+    for j in judged:
+        if _is_spike(j, brand, threshold) and (
+            j.measure not in best or j.p_value < best[j.measure].p_value
+        ):
+            best[j.measure] = j
+    spikes = [Spike(KINDS[j.measure], j.source, j.window, j.count, j.expected, j.p_value,
+                    now - j.window) for j in best.values()]
+    return sorted(spikes, key=lambda s: s.p_value)
 
 
-def _last_spike_at(conn: Connection, brand: str, kind: str) -> datetime | None:
+def _last_spike_at(conn: Connection, brand: str, prefix: str) -> datetime | None:
     query = select(Alert.created_at).where(
-        Alert.brand == brand, Alert.kind == "volume", Alert.dedup_key.like(f"{kind}:%")
+        Alert.brand == brand, Alert.kind == "volume", Alert.dedup_key.like(f"{prefix}:%")
     )
     return conn.execute(query.order_by(Alert.created_at.desc()).limit(1)).scalar()
 
 
+def _span(minutes: int) -> str:
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+
+
 def _title(brand: str, spike: Spike) -> str:
-    w = spike.window
-    if spike.kind == "volume":
-        return (f"Mention volume spike for {brand}: {w.total:,} in {spike.minutes} min "
-                f"(usual {spike.expected:.1f})")
-    return (f"Negative mentions of {brand} jump: {w.negative / w.total:.0%} of {w.total:,} in "
-            f"{spike.minutes} min (usual {spike.expected_share:.0%})")
+    what = "Mention volume spike" if spike.kind == "volume" else "Complaint spike"
+    where = f" on {spike.source}" if spike.source else ""
+    return (f"{what} for {brand}{where}: {spike.count:,} in {_span(spike.minutes)} "
+            f"(usual {spike.expected:.1f})")
 
 
 def _details(spike: Spike) -> dict[str, Any]:
-    w = spike.window
     return {
-        "count": w.total,
-        "negative": w.negative,
-        "negative_share": round(w.negative / max(w.total, 1), 3),
+        "count": spike.count,
+        "measure": "mentions" if spike.kind == "volume" else "complaints",
+        "source": spike.source,
         "baseline": round(spike.expected, 2),
-        "baseline_negative_share": round(spike.expected_share, 3),
-        "baseline_kind": "same time on previous days" if spike.seasonal else "recent hours",
+        "baseline_kind": "this stream's own rate, by hour of day and weekday",
         "p_value": float(f"{spike.p_value:.3g}"),
         "window_minutes": spike.minutes,
-        "window_start": w.start.isoformat(),
+        "window_start": spike.start.isoformat(),
     }
 
 
 def alert(engine: Engine, brand: Brand, spike: Spike, now: datetime) -> bool:
     """Queue the spike's alert unless the same kind fired within the cooldown."""
     rule = brand.alerts.volume
+    prefix = f"{spike.kind}:{brand.name}"
     with engine.begin() as conn:
-        last = _last_spike_at(conn, brand.name, spike.kind)
+        last = _last_spike_at(conn, brand.name, prefix)
         if last is not None and now - last < timedelta(minutes=rule.cooldown_minutes):
             return False
         return raise_alert(
             conn,
             kind="volume",
-            dedup_key=f"{spike.kind}:{brand.name}:{spike.minutes}:{spike.window.start:%Y%m%dT%H%M}",
+            dedup_key=f"{prefix}:{spike.stream}:{spike.minutes}:{spike.start:%Y%m%dT%H%M}",
             brand=brand.name,
             title=_title(brand.name, spike),
             details=_details(spike),
@@ -187,5 +130,4 @@ def alert(engine: Engine, brand: Brand, spike: Spike, now: datetime) -> bool:
 
 def spike_alerts(engine: Engine, brand: Brand, now: datetime) -> int:
     """Find the brand's spikes and queue their alerts (strongest first); returns alerts queued."""
-    spikes = sorted(find_spikes(engine, brand, now), key=lambda s: s.p_value)
-    return sum(alert(engine, brand, s, now) for s in spikes)
+    return sum(alert(engine, brand, s, now) for s in find_spikes(engine, brand, now))

@@ -74,7 +74,7 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _as_hour(value: datetime | str) -> datetime:
+def as_hour(value: datetime | str) -> datetime:
     """An hour read back from SQL (text on SQLite, a naive timestamp on PostgreSQL), aware."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -136,7 +136,7 @@ def _ranges(hours: Iterable[datetime]) -> Iterator[tuple[datetime, datetime]]:
 def _recompute_buckets(conn: Connection, buckets: Iterable[tuple[str, Any]]) -> int:
     by_brand: dict[str, set[datetime]] = {}
     for brand, hour in buckets:
-        by_brand.setdefault(brand, set()).add(_as_hour(hour))
+        by_brand.setdefault(brand, set()).add(as_hour(hour))
     for brand, hours in by_brand.items():
         for start, end in _ranges(hours):
             _recompute(conn, brand, start, end)
