@@ -130,8 +130,9 @@ Detect = Callable[["Engine", "Brand", "datetime"], int]
 class DetectorPlugin:
     """A detector: ``run(engine, brand, now)`` queues alerts of ``kind`` and returns how many.
 
-    ``run`` is None for a kind raised elsewhere (the silent-source check runs after each
-    collection). ``alert`` says how those alerts are worded; nothing else needs editing."""
+    ``run`` is None for a kind raised elsewhere (the silent-source check looks at every
+    collector of every brand at once, after the per-brand detectors). ``alert`` says how those
+    alerts are worded; nothing else needs editing."""
 
     name: str
     summary: str

@@ -47,13 +47,11 @@ class Pipeline:
             return 0
 
     def policy(self, collector: Collector) -> RunPolicy:
-        """The source's interval, backoff cap and silence threshold from the config."""
+        """The source's interval and backoff cap from the config."""
         source = self.config.sources.get(collector.source)
         if source is None:
             return RunPolicy()
-        return RunPolicy(
-            source.interval_seconds, source.max_backoff_seconds, source.silent_after_intervals
-        )
+        return RunPolicy(source.interval_seconds, source.max_backoff_seconds)
 
     def process(self) -> None:
         """Score, detect, deliver; a failure (say, the database restarting) is logged, never

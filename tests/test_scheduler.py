@@ -13,10 +13,12 @@ from monitor.clock import ManualClock
 from monitor.collectors import build_collectors
 from monitor.collectors.base import DisabledCollector
 from monitor.collectors.credentials import Credentials
-from monitor.collectors.health import Health, RunPolicy, health, report, silence
+from monitor.collectors.health import Health, health, report
 from monitor.config import Brand, Settings, SourceConfig, VigieConfig
+from monitor.detection.silence import silent_alerts
 from monitor.mentions import Batch, MentionIn
 from monitor.scheduler import Pipeline, build_schedule
+from monitor.storage import rollups
 from monitor.storage.tables import Alert, Mention
 from tests.replay.server import ReplayServer, Reply, serving
 
@@ -151,58 +153,50 @@ def _run(engine, now: datetime, counts: list[int], interval: float = 300) -> dat
     return pipe.clock.now()
 
 
-def silent_alerts(engine) -> list[Alert]:
+def silent_alerts_of(engine) -> list[Alert]:
     with engine.connect() as conn:
         return list(conn.execute(select(Alert).where(Alert.kind == "silent")))
 
 
+def _silences(engine, now: datetime, interval: float = 300) -> list[Alert]:
+    cfg = VigieConfig(brands=[BRAND], sources={"feeds": SourceConfig(interval_seconds=interval)})
+    rollups.refresh(engine)
+    silent_alerts(engine, cfg, now)
+    return silent_alerts_of(engine)
+
+
 def test_a_usually_busy_source_gone_quiet_raises_one_silent_alert_a_day(engine):
     start = datetime.fromisoformat("2026-11-23T08:00:00+00:00")
-    end = _run(engine, start, [3, 1, 2, 4, 1, 0, 2, 5, 1, 2] + [0] * 10)
-    alerts = silent_alerts(engine)
-    assert len(alerts) == 1
-    alert = alerts[0]
+    busy = _run(engine, start, [3, 1, 2, 4, 1, 0, 2, 5, 1, 2, 3, 2] * 12)  # 12 h, ~26 an hour
+    assert _silences(engine, busy) == []
+    end = _run(engine, busy, [0] * 3)  # 15 minutes: not improbable yet, nor half an hour
+    assert _silences(engine, end) == []
+    end = _run(engine, end, [0] * 9)  # an hour without one of the ~26 it brings an hour
+    [alert] = _silences(engine, end)
     assert alert.brand == "Parkeo" and alert.dedup_key == "silent:feeds:Parkeo:2026-11-23"
-    assert alert.details["source"] == "feeds" and alert.details["runs_without_new"] == 6
+    assert alert.details["source"] == "feeds" and alert.details["runs_without_new"] >= 6
+    assert alert.details["usual_in_gap"] > 10
     assert "feeds has brought no mention of Parkeo" in alert.title
     assert alert.status == "pending" and alert.created_at <= end
-    _run(engine, end + timedelta(days=1), [0] * 2)  # still silent the next day
-    assert len(silent_alerts(engine)) == 2
+    assert len(_silences(engine, end + timedelta(minutes=5))) == 1  # once a day
+    later = _run(engine, end + timedelta(days=1), [0] * 2)  # still silent the next day
+    assert len(_silences(engine, later)) == 2
 
 
 def test_a_source_that_rarely_brings_anything_is_not_silent(engine):
+    """Two a day for two weeks, then a day without: usual for it, whatever the runs say."""
+    start = datetime.fromisoformat("2026-11-09T08:00:00+00:00")
+    end = _run(engine, start, [1, 0, 0, 0] * 28 + [0] * 8, interval=10800)
+    assert _silences(engine, end, interval=10800) == []
+
+
+def test_a_source_never_counts_as_silent_with_intervals_set_to_zero(engine):
     start = datetime.fromisoformat("2026-11-23T08:00:00+00:00")
-    _run(engine, start, [1, 0, 0, 0] * 4 + [0] * 8)
-    assert silent_alerts(engine) == []
-
-
-def test_silence_needs_the_streak_to_span_n_intervals():
-    policy = RunPolicy(interval_seconds=300, silent_after_intervals=3)
-    now = datetime.fromisoformat("2026-11-23T12:00:00+00:00")
-    t = now.timestamp()
-    busy = [[t - 700 + i * 60, 2, True] for i in range(10)]  # the last one 100 s ago
-    quiet = [*busy, [t - 60, 0, True], [t - 40, 0, False], [t - 20, 0, True]]
-    assert silence(quiet, policy, now) is None  # three empty runs, but not three intervals yet
-    assert silence(quiet, policy, now + timedelta(minutes=15)) is None  # nor half an hour
-    assert silence(quiet, policy, now + timedelta(minutes=30)) == {
-        "runs_without_new": 3,
-        "usual_share": 1.0,
-        "since": t - 160,
-    }
-    assert silence(quiet, RunPolicy(silent_after_intervals=0), now + timedelta(hours=1)) is None
-
-
-def test_a_source_polled_every_few_seconds_is_not_silent_before_half_an_hour():
-    """The demo polls every 2 s; once it has caught up with the present, six empty runs (12 s)
-    followed a history of runs that all brought something, and raised 'no mention for 0 min'."""
-    policy = RunPolicy(interval_seconds=2, silent_after_intervals=6)
-    now = datetime.fromisoformat("2026-11-23T12:00:00+00:00")
-    t = now.timestamp()
-    busy = [[t - 300 + i * 2, 3, True] for i in range(100)]  # the last one 102 s ago
-    quiet = [*busy, *([t - 12 + i * 2, 0, True] for i in range(6))]
-    assert silence(quiet, policy, now) is None
-    assert silence(quiet, policy, now + timedelta(minutes=28)) is None
-    assert silence(quiet, policy, now + timedelta(minutes=29))["runs_without_new"] == 6
+    end = _run(engine, start, [3, 1, 2, 4, 1, 0, 2, 5, 1, 2, 3, 2] * 12 + [0] * 24)
+    cfg = VigieConfig(brands=[BRAND],
+                      sources={"feeds": SourceConfig(silent_after_intervals=0)})
+    rollups.refresh(engine)
+    assert silent_alerts(engine, cfg, end) == 0
 
 
 def test_the_sources_command_prints_health_without_control_characters(

@@ -1,10 +1,9 @@
-"""Collector health: what each source did last, when it may run next, and whether it went silent.
+"""Collector health: what each source did last, and when it may run next.
 
 One row per collector in ``collector_state`` (the cursor lives there too). After every run the
-runner records the outcome here; repeated failures push ``next_run_at`` back exponentially, a
-rate limit or an exhausted quota holds the source until the reset, and a source that usually
-brings mentions but has brought none for N intervals (and at least half an hour) raises a
-"silent" alert (once per day).
+runner records the outcome here; repeated failures push ``next_run_at`` back exponentially, and
+a rate limit or an exhausted quota holds the source until the reset. Whether a source went
+silent is decided from these records by detection (:mod:`monitor.detection.silence`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.alerts.outbox import raise_alert
 from monitor.collectors.base import Collector
 from monitor.storage.tables import ApiUsage, CollectorState
 
@@ -25,22 +23,14 @@ log = logging.getLogger(__name__)
 STATE = CollectorState.__table__
 USAGE = ApiUsage.__table__
 HISTORY = 96
-# A streak of empty runs is "silence" when it would happen less than once in a hundred at the
-# source's usual rate of productive runs.
-SILENCE_ODDS = 0.01
-MIN_SILENCE_S = 1800.0
-"""No source is "silent" before half an hour, whatever its interval: a source polled every few
-seconds that has just worked through a backlog (a restart, the demo catching up) has a history of
-runs that all brought something, and a few empty runs after it are not news to a support lead."""
 
 
 @dataclass(frozen=True, slots=True)
 class RunPolicy:
-    """How a source is scheduled: what backoff and silence are measured against."""
+    """How a source is scheduled: what backoff is measured against."""
 
     interval_seconds: float = 300.0
     max_backoff_seconds: float = 3600.0
-    silent_after_intervals: int = 6
 
     def backoff(self, failures: int) -> timedelta | None:
         """After the second failure in a row, wait 2, 4, 8… intervals (capped); None before."""
@@ -113,7 +103,7 @@ def _ensure_row(conn: Connection, collector: Collector) -> None:
 def record(
     conn: Connection, collector: Collector, outcome: Outcome, policy: RunPolicy, now: datetime
 ) -> None:
-    """Save a run's outcome (inside the caller's transaction) and check for silence."""
+    """Save a run's outcome (inside the caller's transaction)."""
     _ensure_row(conn, collector)
     row = conn.execute(
         select(STATE.c.consecutive_failures, STATE.c.recent_runs, STATE.c.last_error).where(
@@ -138,68 +128,6 @@ def record(
         if outcome.status == "ok":
             values["last_success_at"] = now
     conn.execute(update(STATE).where(STATE.c.key == collector.key).values(**values))
-    if outcome.status != "disabled":
-        _check_silence(conn, collector, runs, policy, now, outcome.error)
-
-
-def silence(runs: list[list[Any]], policy: RunPolicy, now: datetime) -> dict[str, Any] | None:
-    """Facts of a silence worth an alert, or None.
-
-    Silent: at least N runs in a row brought nothing, over at least N intervals and
-    ``MIN_SILENCE_S``, although the runs before were productive often enough that such a streak
-    would be rare (< 1 %).
-    """
-    n = policy.silent_after_intervals
-    if n <= 0:
-        return None
-    streak = 0
-    for _, new, _ in reversed(runs):
-        if new > 0:
-            break
-        streak += 1
-    before = runs[: len(runs) - streak]
-    if streak < n or len(before) < n:
-        return None
-    last_new_at = before[-1][0]
-    if now.timestamp() - last_new_at < max(n * policy.interval_seconds, MIN_SILENCE_S):
-        return None
-    share = sum(1 for _, new, _ in before if new > 0) / len(before)
-    if (1 - share) ** streak >= SILENCE_ODDS:
-        return None
-    return {"runs_without_new": streak, "usual_share": round(share, 2), "since": last_new_at}
-
-
-def _check_silence(
-    conn: Connection,
-    collector: Collector,
-    runs: list[list[Any]],
-    policy: RunPolicy,
-    now: datetime,
-    error: str | None,
-) -> None:
-    facts = silence(runs, policy, now)
-    if facts is None:
-        return
-    since = datetime.fromtimestamp(facts["since"], now.tzinfo)
-    minutes = int((now - since).total_seconds() // 60)
-    queued = raise_alert(
-        conn,
-        kind="silent",
-        dedup_key=f"silent:{collector.key}:{now:%Y-%m-%d}",
-        brand=collector.brand or "",
-        title=f"{collector.source} has brought no mention of {collector.brand} for {minutes} min",
-        details={
-            "source": collector.source,
-            "collector": collector.key,
-            "last_new_at": since.isoformat(),
-            "runs_without_new": facts["runs_without_new"],
-            "usual_share_of_runs_with_new": facts["usual_share"],
-            "last_error": error,
-        },
-        now=now,
-    )
-    if queued:
-        log.warning("%s: silent for %d min although it usually is not", collector.key, minutes)
 
 
 @dataclass(frozen=True, slots=True)

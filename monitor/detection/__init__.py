@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from monitor.config import VigieConfig
+from monitor.detection.silence import silent_alerts
 from monitor.plugins import registry
 from monitor.storage import rollups
 
@@ -40,6 +41,7 @@ def detect(engine: Engine, config: VigieConfig, now: datetime) -> int:
                 queued += run(engine, brand, now)
             except Exception:
                 log.exception("%s detection failed for brand %s", name, brand.name)
+    queued += silent_alerts(engine, config, now)
     if queued:
         log.info("detection queued %d alert(s)", queued)
     return queued

@@ -23,7 +23,9 @@ def silent_sentence(details: dict[str, Any]) -> str:
     text = f"No new mention from {source}" + (f" since {since}." if since else ".")
     runs = details.get("runs_without_new")
     if runs:
-        text += f" {fmt_int(runs)} runs in a row brought nothing, although it usually does."
+        text += f" {fmt_int(runs)} runs in a row brought nothing"
+        usual = details.get("usual_in_gap")
+        text += f", where it usually brings {usual} in that time." if usual else "."
     if details.get("last_error"):
         text += f" Last error: {details.get('last_error')}"
     else:
@@ -56,7 +58,7 @@ SPIKES = DetectorPlugin(
 )
 SILENT = DetectorPlugin(
     name="silent",
-    summary="a usually busy source that has brought nothing for unusually long",
+    summary="a source that has brought nothing for improbably long, for its own rate",
     kind="silent",
     alert=AlertKind("Source silent", reply=None, sentence=silent_sentence),
 )

@@ -209,8 +209,10 @@ def streams(conn: Connection, brand: str, now: datetime, history: timedelta = HI
                 counts.setdefault((key, measure), np.zeros(span))[index] += float(value or 0)
             first[key] = min(first.get(key, index + start), index + start)
     total = counts.get((None, "mentions"))
-    hours = np.arange(start, start + span - 1)
-    season = Season.fit(hours, total[:-1]) if total is not None else Season.flat()
+    season = Season.flat()
+    if total is not None:  # learnt from the brand's first hour to the last complete one
+        begin = first[None] - start
+        season = Season.fit(np.arange(first[None], start + span - 1), total[begin:-1])
     return Streams(start, counts, first, season)
 
 
