@@ -53,6 +53,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
         "hackernews = monitor.collectors.hackernews:PLUGIN",
         "googleplaces = monitor.collectors.googleplaces:PLUGIN",
         "trustpilot = monitor.collectors.trustpilot:PLUGIN",
+        "facebook = monitor.collectors.facebook:PLUGIN",
     ),
     "vigie.channels": (
         "email = monitor.alerts.channels:EMAIL",
