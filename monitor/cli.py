@@ -149,6 +149,10 @@ def cmd_run(args: argparse.Namespace) -> None:
     pipeline = _pipeline(args, SystemClock())
     if not pipeline.collectors:
         log.warning("no source enabled: add one under 'sources' in your config")
+    if args.backfill:
+        from monitor.history import forget
+
+        forget(pipeline.engine)  # the next processing step analyses all of it as history
     if args.once:
         log.info("collected %d new mention(s)", pipeline.cycle())
         return
@@ -288,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the scheduler with the configured sources")
     p.add_argument("--once", action="store_true", help="one cycle of every source, then exit")
+    p.add_argument("--backfill", action="store_true",
+                   help="analyse every stored mention again as history (no email for it)")
     p.add_argument("--process-every", type=float, default=30.0)
     p.add_argument("--worker", action="store_true",
                    help="share jobs with other workers on the same (PostgreSQL) database")

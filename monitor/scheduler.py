@@ -13,6 +13,7 @@ from datetime import timedelta
 import schedule
 from sqlalchemy import Engine
 
+from monitor import history
 from monitor.alerts.deliver import deliver_pending
 from monitor.alerts.sender import AlertSender
 from monitor.clock import Clock, ManualClock
@@ -66,6 +67,7 @@ class Pipeline:
         score_pending(self.engine, model, self.config.scoring.batch_size, self.clock.now)
         rollups.refresh(self.engine)
         now = self.clock.now()
+        history.catch_up(self.engine, self.config, now)
         detect(self.engine, self.config, now)
         if self.sender is None:
             deliver_pending(self.engine, self.config, self.settings, now)

@@ -28,7 +28,14 @@ from dashboard.queries.incidents import (
     incident_members,
     incidents,
 )
-from dashboard.queries.live import facet_values, feed, has_mentions, mention, sentiment_counts
+from dashboard.queries.live import (
+    facet_values,
+    feed,
+    has_mentions,
+    mention,
+    newest_mention_at,
+    sentiment_counts,
+)
 from dashboard.queries.shared import (
     LABELS,
     OPEN_STATES,
@@ -80,6 +87,7 @@ __all__ = [
     "latest_mention_by_source",
     "mark_answered",
     "mention",
+    "newest_mention_at",
     "overview",
     "recent_alerts",
     "recent_texts",

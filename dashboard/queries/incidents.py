@@ -11,6 +11,7 @@ from sqlalchemy import (
     Engine,
     func,
     literal_column,
+    or_,
     select,
 )
 
@@ -51,6 +52,7 @@ def incidents(
             I.c.first_seen,
             I.c.last_seen,
             I.c.answered_at,
+            I.c.historical,
             I.c.representative_id,
             M.c.text.label("representative_text"),
         )
@@ -59,8 +61,8 @@ def incidents(
         .order_by(I.c.risk.desc(), I.c.last_seen.desc())
         .limit(200)
     )
-    if open_only:
-        query = query.where(I.c.status == "open")
+    if open_only:  # what a backfill found stays in view: it is news to whoever looks
+        query = query.where(or_(I.c.status == "open", I.c.historical))
     return to_frame(engine, query)
 
 

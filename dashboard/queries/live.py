@@ -85,6 +85,13 @@ def has_mentions(engine: Engine) -> bool:
         return conn.execute(select(M.c.id).limit(1)).first() is not None
 
 
+def newest_mention_at(engine: Engine, brands: Sequence[str]) -> datetime | None:
+    """When the brands' newest mention was published (the (brand, created_at) index's end)."""
+    query = select(func.max(M.c.created_at)).where(M.c.brand.in_(brands))
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
 def mention(engine: Engine, mention_id: int) -> dict[str, Any] | None:
     """One mention with its reading and response state, for the action panel."""
     view = View()

@@ -31,7 +31,8 @@ def options() -> None:
 def _label(row: Mapping[str, Any]) -> str:
     title = " ".join(components.plain(str(row["title"])).split())
     title = title if len(title) <= 70 else title[:69] + "…"
-    return f"{row['risk']:.0%} · {title} ({row['size']:,})"
+    past = " · historical" if row.get("historical") else ""
+    return f"{row['risk']:.0%} · {title} ({row['size']:,}){past}"
 
 
 def summary(row: Mapping[str, Any]) -> None:
@@ -40,6 +41,9 @@ def summary(row: Mapping[str, Any]) -> None:
         st.badge(components.md(row["status"]), color="red" if row["status"] == "open" else "gray")
         if row.get("answered_at") is not None and not pd.isna(row["answered_at"]):
             st.badge("answered", color="green")
+        if row.get("historical"):
+            st.badge("historical", color="blue", help="found in the collected history (first run "
+                     "or backfill): recorded, no email was sent")
     columns = st.columns(4)
     columns[0].metric("Mentions", f"{row['size']:,}", border=True)
     columns[1].metric("People", f"{row['authors']:,}", border=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import components, context, queries
@@ -146,6 +147,7 @@ def feed(cfg: VigieConfig) -> None:
     """Counts, feed and spreading list; rerun on a timer without rerunning the whole page."""
     f = current_filter(cfg)
     st.caption(f"Updated {context.now().astimezone(context.timezone()):%H:%M:%S} · newest first")
+    stale_notice(f)
     counts(f)
     main, side = st.columns([3, 1], gap="medium")
     with main:
@@ -164,6 +166,20 @@ def feed(cfg: VigieConfig) -> None:
                 components.download(rows, "mentions", key="live-export")
     with side:
         spreading_list(f.brands)
+
+
+def stale_notice(f: queries.MentionFilter) -> None:
+    """Say so when the whole period is older than the newest mention (a backfill of last month,
+    sources stopped): an empty feed must not read as "nobody talks about you"."""
+    newest = context.newest_mention_at(f.brands)
+    if f.start is None or newest is None or pd.Timestamp(newest) >= pd.Timestamp(f.start):
+        return
+    st.info(
+        f"The newest mention was published {components.ago(newest)} "
+        f"({pd.Timestamp(newest).tz_convert(context.timezone()):%d %b %Y %H:%M}), before this "
+        "period: choose a longer one, or check the sources on the Sources page.",
+        icon=":material/history:",
+    )
 
 
 def _more(limit: int) -> None:

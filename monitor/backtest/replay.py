@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select
 from monitor.backtest.inputs import available_at
 from monitor.clock import ManualClock
 from monitor.config import SourceConfig, VigieConfig
+from monitor.history import mark_analysed
 from monitor.mentions import Batch, MentionIn
 from monitor.scheduler import Pipeline
 from monitor.storage.db import make_engine, upgrade
@@ -206,14 +207,17 @@ class Replay:
         return self.outcome
 
     def _preload(self, start: datetime) -> None:
-        """What was published before ``start`` is the history the detectors learn from: stored
-        and scored at once, never alerted on."""
+        """What was published before ``start`` is the history the detectors learn from: stored,
+        scored and marked analysed at once, never alerted on."""
         earlier = [s for s in self.sources if available_at(s.mentions[0]) < start]
         if not earlier:
             return
         self.clock.current = start - timedelta(microseconds=1)
         for collector in earlier:
             self.outcome.stored += self.pipeline.collect(collector)
+        with self.pipeline.engine.begin() as conn:
+            for brand in self.pipeline.config.brands:
+                mark_analysed(conn, brand.name, start)
         from monitor.scoring import load_model, score_pending
 
         config = self.pipeline.config

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -296,6 +297,17 @@ class Incident(Base):
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     answered_at: Mapped[datetime | None]
+    # Found while analysing collected history (a first run, a backfill): shown, never emailed.
+    historical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class DetectionState(Base):
+    """How far each brand's mentions have been analysed, so a backlog is read as history."""
+
+    __tablename__ = "detection_state"
+
+    brand: Mapped[str] = mapped_column(String(64), primary_key=True)
+    analysed_until: Mapped[datetime]
 
 
 class IncidentMention(Base):
