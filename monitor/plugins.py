@@ -54,6 +54,7 @@ BUILTIN: dict[str, tuple[str, ...]] = {
         "googleplaces = monitor.collectors.googleplaces:PLUGIN",
         "trustpilot = monitor.collectors.trustpilot:PLUGIN",
         "facebook = monitor.collectors.facebook:PLUGIN",
+        "instagram = monitor.collectors.instagram:PLUGIN",
     ),
     "vigie.channels": (
         "email = monitor.alerts.channels:EMAIL",

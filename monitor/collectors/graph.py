@@ -112,7 +112,8 @@ class GraphCollector(ApiCollector):
         return time.time() + 60 * max(minutes or [self.options.usage_hold_minutes])
 
     def edge(self, what: str, object_id: str, edge: str, **params: Any) -> dict[str, Any]:
-        """One page of a connection (``/{id}/{edge}``), checked to hold a ``data`` list."""
+        """One page of a connection (``/{id}/{edge}``, or ``/{id}`` without an edge), checked to
+        hold a ``data`` list."""
         params = {k: v for k, v in params.items() if v is not None}
         body = self.call(what, self._get_edge, object_id, edge, params)
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -122,6 +123,8 @@ class GraphCollector(ApiCollector):
 
     def _get_edge(self, object_id: str, edge: str, params: dict[str, Any]) -> Any:
         try:
+            if not edge:  # a top-level node such as ig_hashtag_search
+                return self.client.get(object_id, params)
             return self.client.get_connection(object_id, edge, **params)
         except TypeError as exc:  # an unexpected usage header (pyfacebook maps it strictly)
             raise MalformedResponse(f"unreadable usage header: {exc}") from None
