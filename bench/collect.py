@@ -1,9 +1,12 @@
-"""One collection cycle over 20 brands × 6 sources against a local replay server.
+"""One collection cycle over 20 brands × 9 sources against a local replay server.
 
 Every source speaks to 127.0.0.1 through its real client library (tweepy, praw, Mastodon.py,
-requests + feedparser / google-play-scraper's parser), with ``--latency-ms`` added to each reply
-to stand for the network. The cycle runs the collectors' ``schedule`` jobs, so it includes the
-scheduler, the runner's state and health bookkeeping and storage. Printed:
+python-youtube, requests + feedparser / google-play-scraper's parser), with ``--latency-ms`` added
+to each reply to stand for the network. Bluesky runs live: a loopback Jetstream websocket replays
+posts that its reader thread buffers before the cycle, so the cycle times the drain and storage
+(the websocket's traffic is in neither the cycle nor the raw HTTP time). The cycle runs the
+collectors' ``schedule`` jobs, so it includes the scheduler, the runner's state and health
+bookkeeping and storage. Printed:
 
 - raw HTTP time: the same requests replayed one after the other with a bare ``requests`` session;
 - cycle wall time and mentions stored per second;
@@ -33,7 +36,7 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.clock import ManualClock
-from monitor.collectors import build_collectors
+from monitor.collectors import build_collectors, jetstream
 from monitor.collectors.base import Collector
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.twitter import TWITTER_EPOCH_MS
@@ -42,10 +45,22 @@ from monitor.mentions import Batch
 from monitor.scheduler import Pipeline, build_schedule
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.tables import Mention
+from tests.replay.jetstream import event_line, replaying, time_of
 from tests.replay.redirect import redirect
 from tests.replay.server import ReplayServer, Reply, Seen, serving
 
-SOURCES = ("twitter", "reddit", "appstore", "googleplay", "feeds", "mastodon")
+SOURCES = (
+    "twitter",
+    "reddit",
+    "appstore",
+    "googleplay",
+    "feeds",
+    "mastodon",
+    "youtube",
+    "hackernews",
+    "bluesky",
+)
+VIDEOS = 2
 PER_PAGE = 50
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -210,6 +225,101 @@ def toots(seen: Seen) -> Reply:
     return Reply.json(statuses)
 
 
+def _thread(brand: int, video: str, j: int) -> dict[str, Any]:
+    comment = {
+        "id": f"b{brand}{video}c{j}",
+        "snippet": {
+            "authorDisplayName": f"v{j}",
+            "authorChannelId": {"value": f"UCfan{j}"},
+            "videoId": video,
+            "textOriginal": _text(brand, j),
+            "likeCount": j,
+            "publishedAt": f"{_when(j):%Y-%m-%dT%H:%M:%SZ}",
+        },
+    }
+    return {
+        "id": comment["id"],
+        "snippet": {"videoId": video, "topLevelComment": comment, "totalReplyCount": 0},
+    }
+
+
+def youtube(seen: Seen) -> Reply:
+    if seen.path.endswith("/search"):
+        brand = _brand_of(seen.param("q"))
+        items = [
+            {
+                "id": {"kind": "youtube#video", "videoId": f"b{brand}v{v}"},
+                "snippet": {
+                    "publishedAt": f"{_when(v):%Y-%m-%dT%H:%M:%SZ}",
+                    "title": _text(brand, v),
+                    "description": "",
+                    "channelTitle": "c",
+                },
+            }
+            for v in range(VIDEOS)
+        ]
+        return Reply.json({"items": items})
+    video = seen.param("videoId") or f"b{_brand_of(seen.param('allThreadsRelatedToChannelId'))}"
+    brand = _brand_of(video.split("v")[0])
+    return Reply.json({"items": [_thread(brand, video, j) for j in range(PER_PAGE)]})
+
+
+def hackernews(seen: Seen) -> Reply:
+    brand = _brand_of(seen.param("query"))
+    hits = [
+        {
+            "objectID": f"{brand}{j:04d}",
+            "created_at_i": int(_when(j).timestamp()),
+            "title": _text(brand, j),
+            "author": f"h{j}",
+            "points": j,
+            "num_comments": 1,
+            "_tags": ["story", f"story_{brand}{j:04d}"],
+        }
+        for j in range(PER_PAGE)
+    ]
+    return Reply.json({"hits": hits, "nbPages": 1})
+
+
+def jetstream_lines(brands: int) -> list[str]:
+    """Live posts naming each brand, as Jetstream sends them, within the last PER_PAGE minutes."""
+    lines = []
+    for j in range(PER_PAGE):
+        for b in range(brands):
+            record = {"text": _text(b, j), "createdAt": _when(j).isoformat(), "langs": ["en"]}
+            commit = {"rev": "r", "operation": "create", "collection": jetstream.POSTS}
+            lines.append(
+                event_line(
+                    {
+                        "did": f"did:plc:bench{b}",
+                        "time_us": jetstream.micros(_when(PER_PAGE - j)) + b,
+                        "kind": "commit",
+                        "commit": {**commit, "rkey": f"b{b}p{j}", "record": record},
+                    }
+                )
+            )
+    return lines
+
+
+def primed(collectors: list[Collector], lines: list[str]) -> None:
+    """Subscribe the live collectors as their first run would, and wait until the reader has
+    buffered the whole replay: the cycle then times draining it, as a steady-state run does."""
+    live = [c for c in collectors if c.source == "bluesky"]
+    if not live:
+        return
+    last = max(time_of(line) or 0 for line in lines)
+    options = live[0].options
+    floor = jetstream.micros(NOW - timedelta(minutes=options.live_backfill_minutes))
+    stream = jetstream.shared(
+        options.jetstream_url, options.live_buffer_max, options.live_idle_timeout_seconds
+    )
+    for c in live:
+        stream.subscribe(c.key, c.watch.matches, floor)
+    deadline = time.monotonic() + 120
+    while stream.position != last and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def routes(server: ReplayServer, brands: int) -> None:
     server.add("GET", "/2/tweets/search/recent", tweets)
     server.add(
@@ -226,9 +336,14 @@ def routes(server: ReplayServer, brands: int) -> None:
             server.add("GET", path, appstore)
         server.add("GET", f"/feeds/brand{b}.rss", feed)
         server.add("GET", f"/api/v1/timelines/tag/brand{b}", toots)
+    server.add("GET", "/youtube/v3/search", youtube)
+    server.add("GET", "/youtube/v3/commentThreads", youtube)
+    server.add("GET", "/hn/api/v1/search_by_date", hackernews)
 
 
-def config(server: ReplayServer, brands: int, sources: tuple[str, ...]) -> VigieConfig:
+def config(
+    server: ReplayServer, live_url: str, brands: int, sources: tuple[str, ...]
+) -> VigieConfig:
     store_url = server.url + "/{country}/rss/customerreviews/page={page}/id={app_id}"
     options: dict[str, dict[str, Any]] = {
         "twitter": {"track_hours": 0},
@@ -237,6 +352,14 @@ def config(server: ReplayServer, brands: int, sources: tuple[str, ...]) -> Vigie
         "googleplay": {"base_url": server.url},
         "feeds": {},
         "mastodon": {"instance": server.url, "search": False},
+        "youtube": {"api_url": server.url + "/youtube/v3", "videos_max": VIDEOS, "track_hours": 0},
+        "hackernews": {"api_url": server.url + "/hn/api/v1", "track_hours": 0},
+        "bluesky": {
+            "search": False,
+            "live": True,
+            "jetstream_url": live_url,
+            "live_backfill_minutes": 2 * PER_PAGE,
+        },
     }
     listed = [
         Brand(
@@ -247,6 +370,7 @@ def config(server: ReplayServer, brands: int, sources: tuple[str, ...]) -> Vigie
                 "appstore": {"app_id": str(1000 + b)},
                 "googleplay": {"app_id": f"app.b{b}"},
                 "feeds": {"urls": [f"{server.url}/feeds/brand{b}.rss"]},
+                "youtube": {"channel_id": f"UCbrand{b}"},
             },
         )
         for b in range(brands)
@@ -312,14 +436,19 @@ def main() -> None:
         REDDIT_CLIENT_ID="bench",
         REDDIT_CLIENT_SECRET="bench",
         MASTODON_ACCESS_TOKEN="bench",
+        YOUTUBE_API_KEY="bench",
+        BLUESKY_HANDLE="bench",
+        BLUESKY_APP_PASSWORD="bench",
     )
-    with serving() as server:
+    lines = jetstream_lines(args.brands)
+    with serving() as server, replaying(lines) as live:
         routes(server, args.brands)
-        cfg = config(server, args.brands, sources)
+        cfg = config(server, live.url, args.brands, sources)
         collectors = build_collectors(cfg, credentials=creds)
         for c in collectors:
             if c.source == "twitter":
                 redirect(c.client.session, "https://api.twitter.com", server.url)
+        primed(collectors, lines)
         timed = [Timed(c) for c in collectors]
         pipe = Pipeline(engine, cfg, Settings(), ManualClock(NOW), timed)  # type: ignore[arg-type]
         jobs = [
@@ -334,6 +463,7 @@ def main() -> None:
         cycle = time.perf_counter() - t0
         seen = list(server.seen)
         http = raw_http(server, seen)
+        jetstream.close_all()
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(Mention)).scalar_one()
     engine.dispose()

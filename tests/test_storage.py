@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from monitor.collectors.demo import DemoCollector
-from monitor.mentions import Batch, Engagement, MentionIn
-from monitor.storage.ingest import load_cursor, store_batch, store_mentions
-from monitor.storage.tables import CollectorState, EngagementSnapshot, Mention
+from monitor.mentions import Answer, Batch, Engagement, MentionIn
+from monitor.storage.ingest import load_cursor, record_answers, store_batch, store_mentions
+from monitor.storage.tables import CollectorState, EngagementSnapshot, Mention, Response
 
 
 def _mention(external_id: str, now, reshares: int | None = None, text: str = "hello @Parkeo"):
@@ -91,3 +91,47 @@ def test_sqlite_runs_in_wal_mode(sqlite_engine):
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_the_brands_own_replies_mark_mentions_answered_keeping_the_first(engine, now):
+    """Answers found by a source: earliest time kept, a person's reply URL and dismissal kept."""
+    with engine.begin() as conn:
+        ids = store_mentions(conn, [_mention(i, now) for i in ("a", "b", "c")], now).ids
+        later = now + timedelta(hours=2)
+        conn.execute(
+            Response.__table__.insert(),
+            [
+                {
+                    "mention_id": ids[("x", "b")],
+                    "status": "dismissed",
+                    "reply_url": None,
+                    "answered_at": None,
+                    "updated_at": now,
+                },
+                {
+                    "mention_id": ids[("x", "c")],
+                    "status": "answered",
+                    "reply_url": "https://x.example/r",
+                    "answered_at": later,
+                    "updated_at": now,
+                },
+            ],
+        )
+    late, early = now + timedelta(hours=1), now + timedelta(minutes=5)
+    answers = [
+        Answer("x", "a", late, "https://a.example/late"),
+        Answer("x", "a", early, "https://a.example/early"),
+        Answer("x", "b", early),
+        Answer("x", "c", early, "https://c.example/bot"),
+        Answer("x", "unknown", early),
+    ]
+    with engine.begin() as conn:
+        assert record_answers(conn, answers, now) == 3
+    columns = (Mention.external_id, Response.status, Response.answered_at, Response.reply_url)
+    with engine.connect() as conn:
+        query = select(*columns).join(Response, Response.mention_id == Mention.id)
+        rows = {r.external_id: r for r in conn.execute(query)}
+    assert (rows["a"].status, rows["a"].answered_at) == ("answered", early)
+    assert rows["a"].reply_url == "https://a.example/early"
+    assert rows["b"].status == "dismissed"
+    assert (rows["c"].answered_at, rows["c"].reply_url) == (early, "https://x.example/r")
