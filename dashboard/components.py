@@ -6,7 +6,6 @@ Markdown with every special character escaped, never as HTML; links open only ht
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
@@ -18,7 +17,7 @@ from pandas.io.formats.style import Styler
 
 from dashboard import auth, context, queries, style
 from dashboard.safe import csv_bytes, md, plain
-from monitor.display import safe_url
+from monitor.display import duration, safe_url
 
 
 def sentiment_md(label: str) -> str:
@@ -48,22 +47,8 @@ def ago(moment: datetime | pd.Timestamp | None) -> str:
     """'5 min ago', '3 h ago', '2 d ago': how far back a time is, at a glance."""
     if moment is None or pd.isna(moment):
         return "never"
-    return duration((context.now() - pd.Timestamp(moment).to_pydatetime()).total_seconds() / 60)
-
-
-def duration(minutes: float | None, suffix: str = " ago") -> str:
-    if minutes is None or (isinstance(minutes, float) and math.isnan(minutes)):
-        return "–"
-    minutes = max(minutes, 0)
-    if minutes < 1:
-        return "just now" if suffix == " ago" else "< 1 min"
-    if minutes < 90:
-        text = f"{minutes:.0f} min"
-    elif minutes < 48 * 60:
-        text = f"{minutes / 60:.1f} h"
-    else:
-        text = f"{minutes / 1440:.1f} d"
-    return text + suffix
+    minutes = (context.now() - pd.Timestamp(moment).to_pydatetime()).total_seconds() / 60
+    return "just now" if minutes < 1 else f"{duration(minutes)} ago"
 
 
 def _missing(value: Any) -> bool:

@@ -1,16 +1,19 @@
 """How values reach people, decided once for alerts, reports and the dashboard.
 
 Mention URLs come from strangers: whether one may become a link is one rule, applied by every
-renderer before it escapes the URL for its own format.
+renderer before it escapes the URL for its own format. Durations read the same in an alert, the
+weekly report and on every dashboard page.
 """
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
 WEB_SCHEMES = ("http", "https")
+DASH = "–"
 
 
 def _invisible_or_blank(char: str) -> bool:
@@ -39,3 +42,20 @@ def safe_url(url: Any) -> str | None:
     if parts.scheme not in WEB_SCHEMES or not host or "@" in parts.netloc:
         return None
     return url
+
+
+def duration(minutes: float | None) -> str:
+    """A span readable at a glance: ``under 1 min``, ``45 min``, ``3 h 05``, ``2 d 4 h``; a dash
+    when unknown (None or NaN, as pandas hands missing values)."""
+    if minutes is None or math.isnan(minutes):
+        return DASH
+    if minutes < 1:
+        return "under 1 min"
+    total = round(minutes)
+    if total < 60:
+        return f"{total} min"
+    hours, mins = divmod(total, 60)
+    if hours < 24:
+        return f"{hours} h {mins:02d}" if mins else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

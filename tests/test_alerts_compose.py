@@ -11,7 +11,7 @@ import pytest
 
 from monitor.alerts.deliver import deliver_pending
 from monitor.alerts.replies import CONTACTS, REPLIES, STATEMENTS, suggest
-from monitor.alerts.view import fmt_duration, forecast_sentence
+from monitor.alerts.view import forecast_sentence
 from monitor.config import BrandAlerts, ConfigError, Settings
 from monitor.storage.tables import Incident, IncidentMention
 from tests.test_alerts_fixtures import add_mention, alert_id, queue, write_config
@@ -175,14 +175,18 @@ def test_brand_templates_override_defaults_and_bad_placeholders_are_refused(tmp_
         write_config(tmp_path, '      quiet_hours: {start: "22:00", end: "07:00", timezone: Mars}')
 
 
+ETAS = (20, 2400, 7800, 40000, 300000)
+
+
 def test_forecast_and_durations_read_naturally():
     details = {"forecast_final": 4812.4, "forecast_horizon_hours": 6, "seconds_to_threshold": 0}
     assert forecast_sentence(details) == "≈ 4,812 reshares within 6 h, crossing your threshold now"
     assert forecast_sentence({}) is None
-    assert [fmt_duration(s) for s in (20, 2400, 7800, 40000, 300000)] == [
-        "~1 min",
-        "~40 min",
-        "~2 h 10 min",
-        "~11 h",
-        "~3 days",
+    etas = [forecast_sentence({"forecast_final": 900, "seconds_to_threshold": s}) for s in ETAS]
+    assert [e.split("threshold ")[1] for e in etas if e] == [
+        "within a minute",
+        "in ~40 min",
+        "in ~2 h 10",
+        "in ~11 h 07",
+        "in ~3 d 11 h",
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.display import safe_url
+from monitor.display import duration, safe_url
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,22 @@ def test_only_http_links_to_a_host_are_clickable(url: object, expected: str | No
 )
 def test_urls_the_former_copies_disagreed_on_get_no_link(url: str):
     assert safe_url(url) is None
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        (None, "–"),
+        (float("nan"), "–"),
+        (-3, "under 1 min"),  # a clock a little ahead: never a negative wait
+        (0.4, "under 1 min"),
+        (1, "1 min"),
+        (44.6, "45 min"),
+        (60, "1 h"),
+        (185, "3 h 05"),
+        (47 * 60 + 59.6, "2 d"),
+        (3120, "2 d 4 h"),
+    ],
+)
+def test_one_duration_wording_for_report_alerts_and_dashboard(minutes, expected: str):
+    assert duration(minutes) == expected

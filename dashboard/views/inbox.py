@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components, context, queries, style
+from monitor.display import duration
 
 PERIODS = {"24 h": 1, "7 d": 7, "30 d": 30, "90 d": 90}
 
@@ -76,8 +77,8 @@ def summary(f: queries.InboxFilter) -> None:
     responses = stats["responses"]
     columns[2].metric(
         "Median first response",
-        components.duration(responses.median_minutes, ""),
-        f"p90 {components.duration(responses.p90_minutes, '')}",
+        duration(responses.median_minutes),
+        f"p90 {duration(responses.p90_minutes)}",
         delta_color="off",
         delta_arrow="off",
         border=True,
@@ -101,7 +102,7 @@ def table(rows: pd.DataFrame) -> None:
             "time": rows["created_at"].map(lambda t: components.local(t, tz)),
             "state": rows["state"],
             "assignee": rows["assignee"].fillna(""),
-            "waited": rows["minutes"].map(lambda m: components.duration(m, "")),
+            "waited": rows["minutes"].map(duration),
             "source": rows["source"],
             "author": rows["author"].map(components.plain),
             "text": rows["text"].map(components.plain),

@@ -16,6 +16,7 @@ import streamlit.components.v1 as components
 from sqlalchemy import Engine
 
 from monitor.config import Settings, VigieConfig, default_config_path, load_config
+from monitor.display import duration
 from monitor.reports import format as fmt
 from monitor.reports import registry
 from monitor.reports.period import Week, last_complete
@@ -47,7 +48,7 @@ def _schedule_caption(config: VigieConfig) -> str:
     return (
         f"Each week's report goes out on {r.day.capitalize()} at {r.time} ({r.timezone}) "
         f"to the recipients set under reports.recipients; complaints are measured against a "
-        f"{fmt.minutes(r.sla_minutes)} response target."
+        f"{duration(r.sla_minutes)} response target."
     )
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components, context, style
+from monitor.display import duration
 
 INCIDENT_WINDOW_HOURS = 48
 FIRST = 5  # drawn at once; each item is a chart and two forms, the rest waits for "show more"
@@ -50,7 +51,7 @@ def forecast_text(row: Mapping[str, Any], basis: str) -> str:
     )
     seconds = row.get("seconds_to_threshold")
     if seconds is not None and not pd.isna(seconds):
-        text += f" · alert threshold {components.duration(seconds / 60, ' from now')}"
+        text += f" · alert threshold {duration(seconds / 60)} from now"
     return text + "."
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import components, context, queries, style, topics
 from monitor.config import VigieConfig
+from monitor.display import duration
 from monitor.reports.figures import delay_stats, nearest_rank
 
 PERIODS = {"24 h": 1, "7 d": 7, "30 d": 30, "90 d": 90, "1 year": 365}
@@ -214,10 +215,10 @@ def response_section(
     stats = delay_stats(frame["minutes"].tolist(), sla)
     columns = st.columns(3)
     columns[0].metric(
-        "Median first response", components.duration(stats.median_minutes, ""), border=True
+        "Median first response", duration(stats.median_minutes), border=True
     )
     columns[1].metric(
-        "90% answered within", components.duration(stats.p90_minutes, ""), border=True
+        "90% answered within", duration(stats.p90_minutes), border=True
     )
     columns[2].metric(f"Within {sla} min", f"{stats.answered_in_time:.0%}", border=True)
     per = (

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from monitor.alerts.replies import Reply, suggest
 from monitor.config import Brand, BrandAlerts, VigieConfig
+from monitor.display import duration
 from monitor.plugins import AlertKind, registry
 from monitor.storage.tables import (
     Alert,
@@ -82,22 +83,18 @@ def fmt_int(value: Any) -> str:
         return str(value)
 
 
-def fmt_duration(seconds: float) -> str:
-    """A rough, readable span: "~40 min", "~2 h 10 min", "~3 days"."""
-    minutes = max(round(seconds / 60), 1)
-    if minutes < 60:
-        return f"~{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 24:
-        return f"~{hours} h {rest} min" if rest and hours < 10 else f"~{hours} h"
-    return f"~{round(hours / 24)} days"
-
-
 def _number(value: Any) -> float | None:
     try:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _eta(seconds: float) -> str:
+    """When a forecast crosses the threshold: "now", "within a minute", "in ~40 min"."""
+    if seconds <= 0:
+        return "now"
+    return "within a minute" if seconds < 60 else f"in ~{duration(seconds / 60)}"
 
 
 def forecast_sentence(details: dict[str, Any]) -> str | None:
@@ -117,7 +114,7 @@ def forecast_sentence(details: dict[str, Any]) -> str | None:
     threshold = _number(details.get("threshold"))
     if eta is not None:
         what = f"your threshold of {fmt_int(threshold)}" if threshold else "your threshold"
-        text += f", crossing {what} {'now' if eta <= 0 else 'in ' + fmt_duration(eta)}"
+        text += f", crossing {what} {_eta(eta)}"
     return text
 
 

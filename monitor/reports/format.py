@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from monitor.display import DASH
 from monitor.reports.figures import WeeklyFigures
-
-DASH = "–"
 
 
 def count(value: int | None) -> str:
@@ -37,20 +36,6 @@ def points(current: float | None, previous: float | None, scale: float = 100) ->
     if current is None or previous is None:
         return DASH
     return f"{(current - previous) * scale:+.0f} pts".replace("-", "−")
-
-
-def minutes(value: float | None) -> str:
-    """A duration readable at a glance: ``45 min``, ``3 h 05``, ``2 d 4 h``."""
-    if value is None:
-        return DASH
-    total = round(value)
-    if total < 60:
-        return f"{total} min"
-    hours, mins = divmod(total, 60)
-    if hours < 24:
-        return f"{hours} h {mins:02d}" if mins else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
 
 
 def local(moment: datetime | None, zone: ZoneInfo, pattern: str = "%a %d %b %H:%M") -> str:

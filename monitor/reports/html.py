@@ -13,7 +13,7 @@ from collections.abc import Callable
 from html import escape
 from urllib.parse import urlsplit
 
-from monitor.display import safe_url
+from monitor.display import duration, safe_url
 from monitor.reports import format as fmt
 from monitor.reports.charts import SIZES
 from monitor.reports.figures import (
@@ -235,7 +235,7 @@ def _incident_rows(f: WeeklyFigures, incidents: list[IncidentRow]) -> list[list[
             f"{fmt.count(i.peak_count)}/h"
             f'<div style="color:{MUTED};font-size:12px">'
             f"{escape(fmt.local(i.peak_at, zone, '%a %H:%M'))}</div>",
-            escape(fmt.minutes(i.answer_minutes))
+            escape(duration(i.answer_minutes))
             if i.answer_minutes is not None
             else f'<span style="color:{BAD}">not answered</span>',
         ]
@@ -255,8 +255,8 @@ def _response_cells(r: ResponseStats, sla: int) -> list[str]:
     return [
         fmt.count(r.complaints),
         fmt.count(r.answered),
-        escape(fmt.minutes(r.median_minutes)),
-        escape(fmt.minutes(r.p90_minutes)),
+        escape(duration(r.median_minutes)),
+        escape(duration(r.p90_minutes)),
         fmt.percent(r.sla_share),
         fmt.count(r.unanswered),
     ]
@@ -269,7 +269,7 @@ def _responses(f: WeeklyFigures) -> str:
         ("Answered", True),
         ("Median 1st resp.", True),
         ("90th pct.", True),
-        (f"Within {fmt.minutes(f.sla_minutes)}", True),
+        (f"Within {duration(f.sla_minutes)}", True),
         ("Unanswered", True),
     ]
     rows = [
@@ -384,7 +384,7 @@ def render(
         _section(
             "Response performance",
             _responses(f),
-            f"Complaints posted this week; SLA {fmt.minutes(f.sla_minutes)} to the first answer.",
+            f"Complaints posted this week; SLA {duration(f.sla_minutes)} to the first answer.",
         ),
         _section("Most engaged mentions", _mentions(f)),
         _footer(f, dashboard_url),

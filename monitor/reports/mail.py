@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from monitor.display import duration
 from monitor.reports import format as fmt
 from monitor.reports import html
 from monitor.reports.figures import WeeklyFigures
@@ -45,8 +46,8 @@ def plain_text(figures: WeeklyFigures, dashboard_url: str | None) -> str:
     r = figures.responses
     lines += [
         f"Complaints answered: {fmt.count(r.answered)} of {fmt.count(r.complaints)}, "
-        f"median first response {fmt.minutes(r.median_minutes)}, "
-        f"{fmt.percent(r.sla_share)} within {fmt.minutes(figures.sla_minutes)}, "
+        f"median first response {duration(r.median_minutes)}, "
+        f"{fmt.percent(r.sla_share)} within {duration(figures.sla_minutes)}, "
         f"{fmt.count(r.unanswered)} unanswered",
         "",
     ]

@@ -17,7 +17,7 @@ import matplotlib
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableCellFillMode
 
-from monitor.display import safe_url
+from monitor.display import duration, safe_url
 from monitor.reports import format as fmt
 from monitor.reports.figures import Change, ResponseStats, TopMention, WeeklyFigures
 
@@ -188,8 +188,8 @@ def _response_row(label: str, r: ResponseStats) -> list[str]:
         label,
         fmt.count(r.complaints),
         fmt.count(r.answered),
-        fmt.minutes(r.median_minutes),
-        fmt.minutes(r.p90_minutes),
+        duration(r.median_minutes),
+        duration(r.p90_minutes),
         fmt.percent(r.sla_share),
         fmt.count(r.unanswered),
     ]
@@ -217,7 +217,7 @@ def _complaints(pdf: ReportPDF, f: WeeklyFigures) -> None:
             fmt.clip(i.title, 90),
             fmt.count(i.size),
             f"{i.peak_count} ({fmt.local(i.peak_at, zone, '%a %H:%M')})",
-            fmt.minutes(i.answer_minutes) if i.answer_minutes is not None else "not answered",
+            duration(i.answer_minutes) if i.answer_minutes is not None else "not answered",
         ]
         for i in f.incidents
     ]
@@ -236,7 +236,7 @@ def _complaints(pdf: ReportPDF, f: WeeklyFigures) -> None:
     )
     pdf.note(
         f"Time to first response, from the complaint to the first answer; SLA "
-        f"{fmt.minutes(f.sla_minutes)}. Complaints marked as needing no answer are left out "
+        f"{duration(f.sla_minutes)}. Complaints marked as needing no answer are left out "
         "of the SLA share."
     )
 
