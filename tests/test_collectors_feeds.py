@@ -118,3 +118,15 @@ def test_google_alert_links_are_unwrapped_and_others_kept():
     wrapped = "https://www.google.com/url?rct=j&sa=t&url=https://a.example/x%3Fy%3D1&ct=ga"
     assert unwrap_link(wrapped) == "https://a.example/x?y=1"
     assert unwrap_link("https://b.example/url?url=z") == "https://b.example/url?url=z"
+
+
+def test_a_feed_read_for_the_first_time_gives_its_last_backfill_hours_only(engine):
+    with serving() as server:
+        server.add("GET", "/news.rss", rss_reply(), rss_reply())
+        server.add(
+            "GET", "/alerts.atom", Reply(200, ATOM, {"Content-Type": "application/atom+xml"})
+        )
+        made = collector(f"{server.url}/news.rss", backfill_hours=1)
+        assert collect_once(engine, made, datetime(2026, 11, 23, 11, 0, tzinfo=UTC)) == 0
+        assert collect_once(engine, collector(f"{server.url}/alerts.atom", backfill_hours=1),
+                            datetime(2026, 11, 23, 10, 30, tzinfo=UTC)) == 1

@@ -37,9 +37,14 @@ def recorded_statuses() -> list[dict[str, Any]]:
     raise AssertionError("no public timeline in the recording")
 
 
+RECORDINGS_AGE = 24 * 365 * 20
+"""The recordings are years old: a first run reaches back to them (``backfill_hours``)."""
+
+
 def collector(instance: str, **options: Any) -> MastodonCollector:
     brand = Brand(name="Parkeo", keywords=["parkeo"])
-    settings = {"instance": instance, "retry_wait_seconds": 0, "search": False}
+    settings = {"instance": instance, "retry_wait_seconds": 0, "search": False,
+                "backfill_hours": RECORDINGS_AGE}
     return MastodonCollector(brand, MastodonOptions(**{**settings, **options}), "token-123")
 
 
@@ -50,7 +55,8 @@ def test_recorded_hashtag_timeline_and_empty_search_replay_through_mastodon_py(
         [fixture("test_hashtag_tl"), fixture("test_search")], tmp_path / "mastodon.yaml"
     )
     brand = Brand(name="Py", keywords=["mastodonpy_test"])
-    options = MastodonOptions(instance="http://localhost:3000", hashtags=["hoot"])
+    options = MastodonOptions(instance="http://localhost:3000", hashtags=["hoot"],
+                              backfill_hours=RECORDINGS_AGE)
     made = MastodonCollector(brand, options, "token-123")
     with replaying(cassette):
         assert collect_once(engine, made, now) == 1
@@ -145,6 +151,7 @@ def test_boosts_and_excluded_words_are_skipped(engine, now):
     brand = Brand(name="Parkeo", keywords=["parkeo"], exclusions=["parkeo game"])
     with serving() as server:
         server.add("GET", TAG, Reply.json([boosted, excluded, statuses[-3]]))
-        options = MastodonOptions(instance=server.url, search=False)
+        options = MastodonOptions(instance=server.url, search=False,
+                                  backfill_hours=RECORDINGS_AGE)
         made = MastodonCollector(brand, options, "token-123")
         assert collect_once(engine, made, now) == 1

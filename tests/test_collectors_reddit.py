@@ -42,7 +42,9 @@ def serve(server: ReplayServer, name: str) -> list[tuple[str, str, Reply]]:
 
 
 def collector(server: ReplayServer, brand: Brand, **options: Any) -> RedditCollector:
-    settings = {"oauth_url": server.url, "reddit_url": server.url, "retry_wait_seconds": 0}
+    # The recordings are years old: a first run must reach back to them (backfill_hours).
+    settings = {"oauth_url": server.url, "reddit_url": server.url, "retry_wait_seconds": 0,
+                "backfill_hours": 24 * 365 * 20}
     return RedditCollector(brand, RedditOptions(**{**settings, **options}), CREDENTIALS)
 
 

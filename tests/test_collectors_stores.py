@@ -74,12 +74,20 @@ def test_app_store_pages_until_an_empty_page_and_keeps_ratings(engine):
         server.add("GET", feed_path(1), feed(first))
         server.add("GET", feed_path(2), feed(second))
         server.add("GET", feed_path(3), feed(None))
-        assert collect_once(engine, appstore(server), NOW) == 60
+        assert collect_once(engine, appstore(server, backfill_hours=72), NOW) == 60
     rows = stored(engine)
     assert rows["9003"].rating == 2 and rows["9003"].author == "driver3"
     assert rows["9003"].text == "Review 3\n\nFined although I paid, case 3"
     assert rows["9003"].created_at == NOW - timedelta(hours=3)
     assert rows["9003"].url == f"https://apps.apple.com/be/app/id{APP}?see-all=reviews"
+
+
+def test_app_store_first_run_reaches_back_backfill_hours_only(engine):
+    with serving() as server:
+        server.add("GET", feed_path(1), feed([review(i, hours_ago=3 * i) for i in range(50)]))
+        assert collect_once(engine, appstore(server, backfill_hours=10), NOW) == 4
+        assert len(server.requests_to(feed_path(2))) == 0  # older pages are not even read
+    assert sorted(stored(engine)) == ["9000", "9001", "9002", "9003"]
 
 
 def test_app_store_next_run_reads_only_until_what_it_has(engine):
@@ -91,7 +99,7 @@ def test_app_store_next_run_reads_only_until_what_it_has(engine):
             feed([review(100, hours_ago=-0.1), *[review(i, hours_ago=i) for i in range(49)]]),
         )
         server.add("GET", feed_path(2), feed(None))
-        made = appstore(server, lookback_hours=0)
+        made = appstore(server, lookback_hours=0, backfill_hours=72)
         collect_once(engine, made, NOW)
         assert collect_once(engine, made, NOW + timedelta(minutes=30), force=True) == 1
         assert len(server.requests_to(feed_path(2))) == 1  # the second run stopped on page 1
@@ -105,7 +113,7 @@ def test_app_store_failure_mid_pagination_resumes_at_the_failed_page(engine):
     with serving() as server:
         server.add("GET", feed_path(1), feed([review(i, hours_ago=i) for i in range(50)]))
         server.add("GET", feed_path(2), Reply(500))
-        made = appstore(server, retries=0)
+        made = appstore(server, retries=0, backfill_hours=72)
         with pytest.raises(Exception, match="HTTP 500"):
             collect_once(engine, made, NOW)
         assert len(stored(engine)) == 50

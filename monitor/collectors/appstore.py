@@ -82,6 +82,7 @@ class AppStoreCollector(RequestsApi):
             lambda country: partial(self._page, country, now),
             self.options.max_pages,
             self.options.lookback_hours * 3600,
+            self.options.backfill_start(now).timestamp(),
         )
 
     def _page(self, country: str, now: datetime, token: str | None, floor: float | None) -> Page:

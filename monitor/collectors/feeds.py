@@ -106,6 +106,9 @@ class FeedsCollector(RequestsApi):
         self.meter.add_items(len(parsed.entries))
         language = (parsed.feed.get("language") or "").split("-")[0].lower()[:8] or None
         mentions = [m for e in parsed.entries if (m := self._mention(e, language, now))]
+        if url not in state:  # a feed read for the first time: its last backfill_hours only
+            since = self.options.backfill_start(now)
+            mentions = [m for m in mentions if m.created_at >= since]
         state[url] = {
             "etag": response.headers.get("ETag"),
             "modified": response.headers.get("Last-Modified"),

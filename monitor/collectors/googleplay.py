@@ -94,6 +94,7 @@ class GooglePlayCollector(RequestsApi):
             lambda lang: partial(self._page, lang, now),
             self.options.max_pages,
             self.options.lookback_hours * 3600,
+            self.options.backfill_start(now).timestamp(),
         )
 
     def _page(self, lang: str, now: datetime, token: str | None, floor: float | None) -> Page:

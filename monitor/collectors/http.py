@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -46,6 +46,10 @@ class SourceOptions(BaseModel):
     backfill_hours: float = Field(24.0, ge=0)
     monthly_request_quota: int | None = Field(None, gt=0)
     monthly_item_quota: int | None = Field(None, gt=0)
+
+    def backfill_start(self, now: datetime) -> datetime:
+        """How far back a first run reads: nothing older is collected, whatever the source."""
+        return now - timedelta(hours=self.backfill_hours)
 
 
 def month_of(now: datetime) -> str:

@@ -124,14 +124,17 @@ class MastodonCollector(ApiCollector):
     def _forward(
         self, fetch: Callable[[str | None], list[Any]], newest: str | None, now: datetime
     ) -> Iterator[tuple[list[MentionIn], str | None]]:
-        """Pages above ``newest``, oldest page first; the first run takes the latest page only."""
+        """Pages above ``newest``, oldest page first; the first run takes the latest page only,
+        and of it nothing older than ``backfill_hours``."""
+        since = self.options.backfill_start(now) if newest is None else None
         for _ in range(self.options.max_pages):
             statuses = fetch(newest)
             self.meter.add_items(len(statuses))
             if not statuses:
                 return
             newest = str(statuses[0].id)
-            yield [self._mention(s, now) for s in statuses if self._wanted(s)], newest
+            mentions = [self._mention(s, now) for s in statuses if self._wanted(s)]
+            yield [m for m in mentions if since is None or m.created_at >= since], newest
             if len(statuses) < self.options.page_size:
                 return
 

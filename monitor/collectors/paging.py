@@ -43,12 +43,15 @@ def sweep(
     fetch: Fetch,
     max_pages: int,
     lookback: float = 0.0,
+    start: Mark | None = None,
 ) -> Iterator[Batch]:
     """Yield each page's new mentions (and items set aside) with the sweep state after them.
 
     ``fetch(token, floor)`` returns one page (``floor`` lets the API filter server-side). Items
     at or below ``floor - lookback`` end the sweep; ``lookback`` (seconds, for time marks) re-reads
-    a margin for services whose search index lags, storage ignoring what it already has. A page
+    a margin for services whose search index lags, storage ignoring what it already has. The
+    first sweep, with no floor yet, ends at items at or below ``start`` (the source's
+    ``backfill_hours``, for time marks). A page
     that points at itself again (a listing whose last page is full) ends it too. After
     ``max_pages`` the token is kept and the next run continues where this one stopped.
     """
@@ -58,7 +61,8 @@ def sweep(
     top: Mark | None = state.get("top")
     for _ in range(max_pages):
         page = fetch(token, floor)
-        fresh = [(m, item) for m, item in page.items if floor is None or m > floor - lookback]
+        bound = floor - lookback if floor is not None else start
+        fresh = [(m, item) for m, item in page.items if bound is None or m > bound]
         marks = [m for m, _ in page.items]
         if marks:
             top = max(marks) if top is None else max(top, *marks)
@@ -116,6 +120,7 @@ def sweep_each(
     fetch_for: Callable[[str], Fetch],
     max_pages: int,
     lookback_s: float,
+    start: Mark | None = None,
 ) -> Iterator[Batch]:
     """``sweep`` over several listings (a store per country, per language), one cursor each.
 
@@ -123,7 +128,7 @@ def sweep_each(
     """
     state = dict(cursor or {})
     for key in keys:
-        for page in sweep(state.get(key), fetch_for(key), max_pages, lookback_s):
+        for page in sweep(state.get(key), fetch_for(key), max_pages, lookback_s, start):
             state[key] = page.cursor
             yield Batch(page.mentions, dict(state), rejected=page.rejected)
 

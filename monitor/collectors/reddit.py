@@ -97,7 +97,8 @@ class RedditCollector(ApiCollector):
         )
         seen: set[str] = set()
         for name, fetch in self._streams(now):
-            pages = sweep(state.get(name), fetch, self.options.max_pages, self._lookback())
+            pages = sweep(state.get(name), fetch, self.options.max_pages, self._lookback(),
+                          self.options.backfill_start(now).timestamp())
             for page in pages:
                 state[name], mentions = page.cursor, page.mentions
                 tracked.add([m for m in mentions if m.external_id.startswith("t3_")], now)
