@@ -1,12 +1,12 @@
-"""One collection cycle over 20 brands × 9 sources against a local replay server.
+"""One collection cycle over 20 brands × 13 sources against a local replay server.
 
 Every source speaks to 127.0.0.1 through its real client library (tweepy, praw, Mastodon.py,
-python-youtube, requests + feedparser / google-play-scraper's parser), with ``--latency-ms`` added
-to each reply to stand for the network. Bluesky runs live: a loopback Jetstream websocket replays
-posts that its reader thread buffers before the cycle, so the cycle times the drain and storage
-(the websocket's traffic is in neither the cycle nor the raw HTTP time). The cycle runs the
-collectors' ``schedule`` jobs, so it includes the scheduler, the runner's state and health
-bookkeeping and storage. Printed:
+python-youtube, googlemaps, python-facebook-api, requests + feedparser / google-play-scraper's
+parser), with ``--latency-ms`` added to each reply to stand for the network. Bluesky runs
+live: a loopback Jetstream websocket replays posts that its reader thread buffers before the
+cycle, so the cycle times the drain and storage (the websocket's traffic is in neither the cycle
+nor the raw HTTP time). The cycle runs the collectors' ``schedule`` jobs, so it includes the
+scheduler, the runner's state and health bookkeeping and storage. Printed:
 
 - raw HTTP time: the same requests replayed one after the other with a bare ``requests`` session;
 - cycle wall time and mentions stored per second;
@@ -14,7 +14,7 @@ bookkeeping and storage. Printed:
   (each page and its cursor in one transaction), and the rest: the scheduler's own overhead,
   reported as a share of the raw HTTP time (target < 5 %).
 
-    python bench/collect.py [--brands 20] [--latency-ms 100] [--db sqlite | URL]
+    python bench/collect.py [--brands 20] [--latency-ms 100] [--db sqlite | URL] [--sources all]
 """
 
 from __future__ import annotations
@@ -59,7 +59,13 @@ SOURCES = (
     "youtube",
     "hackernews",
     "bluesky",
+    "googleplaces",
+    "trustpilot",
+    "facebook",
+    "instagram",
 )
+GRAPH = "/v21.0"
+TRACKED = 5  # Facebook posts / Instagram media whose comments are read each run
 VIDEOS = 2
 PER_PAGE = 50
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -225,6 +231,114 @@ def toots(seen: Seen) -> Reply:
     return Reply.json(statuses)
 
 
+def places(seen: Seen) -> Reply:
+    brand = _brand_of(seen.param("placeid"))
+    reviews = [
+        {
+            "author_name": f"a{j}",
+            "author_url": f"https://www.google.com/maps/contrib/{brand}{j:03d}",
+            "language": "en",
+            "rating": 1 + j % 5,
+            "text": _text(brand, j),
+            "time": int(_when(j).timestamp()),
+        }
+        for j in range(5)  # Place Details gives at most five
+    ]
+    result = {"place_id": f"place{brand}", "url": f"https://maps.example/{brand}"}
+    return Reply.json({"status": "OK", "result": {**result, "reviews": reviews}})
+
+
+def trustpilot(seen: Seen) -> Reply:
+    brand = int(seen.path.split("/")[3], 16)
+    page = int(seen.param("page") or 1)
+    reviews = [
+        {
+            "id": f"{brand:08x}{page:04x}{j:012x}",
+            "stars": 1 + j % 5,
+            "title": "Double charge",
+            "text": _text(brand, j),
+            "language": "en",
+            "createdAt": f"{_when((page - 1) * PER_PAGE + j):%Y-%m-%dT%H:%M:%SZ}",
+            "numberOfLikes": j % 3,
+            "consumer": {"id": f"c{j}", "displayName": f"c{j}"},
+        }
+        for j in range(PER_PAGE)
+    ]
+    links = [{"rel": "next-page", "href": "next"}] if page == 1 else []
+    return Reply.json({"reviews": reviews, "links": links})
+
+
+def _graph_time(minutes: int) -> str:
+    return f"{_when(minutes):%Y-%m-%dT%H:%M:%S}+0000"
+
+
+def fb_feed(seen: Seen) -> Reply:
+    page = seen.path.split("/")[2]
+    brand = int(page) - 9000
+    posts = [
+        {
+            "id": f"{page}_{j}",
+            "message": _text(brand, j),
+            "created_time": _graph_time(j),
+            "from": {"id": str(j), "name": f"v{j}"},
+            "shares": {"count": j},
+            "reactions": {"summary": {"total_count": 2 * j}},
+            "comments": {"summary": {"total_count": 10}},
+        }
+        for j in range(PER_PAGE)
+    ]
+    return Reply.json({"data": posts})
+
+
+def fb_comments(seen: Seen) -> Reply:
+    post = seen.path.split("/")[2]
+    brand = int(post.split("_")[0]) - 9000
+    comments = [
+        {
+            "id": f"{post}_{post.replace('_', '')}{j:02d}",
+            "message": _text(brand, j),
+            "created_time": _graph_time(60 - j),
+            "from": {"id": str(100 + j), "name": f"c{j}"},
+            "like_count": j,
+            "comment_count": 0,
+        }
+        for j in range(10)
+    ]
+    return Reply.json({"data": comments, "paging": {"cursors": {"after": "end"}}})
+
+
+def ig_media(seen: Seen) -> Reply:
+    user, edge = seen.path.split("/")[2:4]
+    brand = int(user) - 17000
+    count = TRACKED if edge == "media" else PER_PAGE
+    media = [
+        {
+            "id": f"{user}{edge[0]}{j}",
+            "caption": _text(brand, j),
+            "timestamp": _graph_time(j),
+            "permalink": f"https://ig.example/p/{user}{edge[0]}{j}",
+            "like_count": j,
+            "comments_count": 10,
+        }
+        for j in range(count)
+    ]
+    return Reply.json({"data": media})
+
+
+def ig_comments(seen: Seen) -> Reply:
+    media = seen.path.split("/")[2]
+    brand = int(media[:5]) - 17000
+    comments = [
+        {
+            "id": f"{media}c{j}",
+            "text": _text(brand, j),
+            "timestamp": _graph_time(j),
+            "username": f"u{j}",
+            "like_count": j,
+        }
+        for j in range(10)
+    ]
+    return Reply.json({"data": comments})
 def _thread(brand: int, video: str, j: int) -> dict[str, Any]:
     comment = {
         "id": f"b{brand}{video}c{j}",
@@ -336,9 +450,17 @@ def routes(server: ReplayServer, brands: int) -> None:
             server.add("GET", path, appstore)
         server.add("GET", f"/feeds/brand{b}.rss", feed)
         server.add("GET", f"/api/v1/timelines/tag/brand{b}", toots)
+        server.add("GET", f"/v1/business-units/{b:024x}/reviews", trustpilot)
+        server.add("GET", f"{GRAPH}/{9000 + b}/feed", fb_feed)
+        server.add("GET", f"{GRAPH}/{17000 + b}/media", ig_media)
+        server.add("GET", f"{GRAPH}/{17000 + b}/tags", ig_media)
+        for j in range(TRACKED):
+            server.add("GET", f"{GRAPH}/{9000 + b}_{j}/comments", fb_comments)
+            server.add("GET", f"{GRAPH}/{17000 + b}m{j}/comments", ig_comments)
     server.add("GET", "/youtube/v3/search", youtube)
     server.add("GET", "/youtube/v3/commentThreads", youtube)
     server.add("GET", "/hn/api/v1/search_by_date", hackernews)
+    server.add("GET", "/maps/api/place/details/json", places)
 
 
 def config(
@@ -360,6 +482,10 @@ def config(
             "jetstream_url": live_url,
             "live_backfill_minutes": 2 * PER_PAGE,
         },
+        "googleplaces": {"api_url": server.url},
+        "trustpilot": {"api_url": server.url + "/v1"},
+        "facebook": {"api_url": server.url, "version": "v21.0", "posts_max": TRACKED},
+        "instagram": {"api_url": server.url, "version": "v21.0", "posts_max": TRACKED},
     }
     listed = [
         Brand(
@@ -371,6 +497,10 @@ def config(
                 "googleplay": {"app_id": f"app.b{b}"},
                 "feeds": {"urls": [f"{server.url}/feeds/brand{b}.rss"]},
                 "youtube": {"channel_id": f"UCbrand{b}"},
+                "googleplaces": {"place_ids": [f"place{b}"]},
+                "trustpilot": {"business_unit_id": f"{b:024x}"},
+                "facebook": {"page_id": str(9000 + b)},
+                "instagram": {"ig_user_id": str(17000 + b)},
             },
         )
         for b in range(brands)
@@ -439,6 +569,10 @@ def main() -> None:
         YOUTUBE_API_KEY="bench",
         BLUESKY_HANDLE="bench",
         BLUESKY_APP_PASSWORD="bench",
+        GOOGLE_PLACES_API_KEY="AIza-bench",
+        TRUSTPILOT_API_KEY="bench",
+        FACEBOOK_PAGE_ACCESS_TOKEN="bench",
+        INSTAGRAM_ACCESS_TOKEN="bench",
     )
     lines = jetstream_lines(args.brands)
     with serving() as server, replaying(lines) as live:
