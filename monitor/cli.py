@@ -25,6 +25,7 @@ from monitor.collectors.catalog import check_sources, source_states, states_tabl
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.health import health, report, usage
 from monitor.collectors.http import month_of
+from monitor.collectors.runner import Run
 from monitor.config import ROOT, ConfigError, Settings, VigieConfig, load_config
 from monitor.docs import refresh
 from monitor.logs import setup_logging
@@ -154,17 +155,26 @@ def cmd_run(args: argparse.Namespace) -> None:
 
         forget(pipeline.engine)  # the next processing step analyses all of it as history
     if args.once:
-        log.info("collected %d new mention(s)", pipeline.cycle())
+        runs = pipeline.cycle_runs()
+        log.info("collected %d new mention(s)", sum(r.new for r in runs))
+        _say(runs, exit_on_failure=True)
         return
     _serve(pipeline, args, process_every=args.process_every)
+
+
+def _say(runs: list[Run], exit_on_failure: bool) -> None:
+    """Each collection's count and, when it did not simply work, why; exit 1 if one did not."""
+    for result in runs:
+        (log.info if result.ok else log.error)("%s", result.summary())
+    if exit_on_failure and not all(r.ok for r in runs):
+        sys.exit(1)
 
 
 def cmd_collect(args: argparse.Namespace) -> None:
     pipeline = _pipeline(args, SystemClock(), only=args.source)
     if not pipeline.collectors:
-        raise ConfigError(f"sources.{args.source}: not configured or not enabled")
-    for collector in pipeline.collectors:
-        log.info("%s: %d new mention(s)", collector.key, pipeline.collect(collector))
+        raise ConfigError(f"sources.{args.source}: no brand is watched there (see its options)")
+    _say([pipeline.collect(c) for c in pipeline.collectors], exit_on_failure=args.once)
     if not args.once:
         _serve(pipeline, args, process_every=args.process_every)
 
@@ -224,11 +234,17 @@ def cmd_rescore(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
-    """The config file, every source's options against its model, and missing credentials."""
+    """The config file, every source's options against its model, and missing credentials:
+    "ok" only when every enabled source can run (exit 1 otherwise)."""
     config = load_config(args.config)
-    for warning in check_sources(config):
+    warnings = check_sources(config)
+    for warning in warnings:
         print(f"warning: {warning}")
-    print(f"ok: {len(config.brands)} brand(s), sources: {', '.join(config.sources) or 'none'}")
+    summary = f"{len(config.brands)} brand(s), sources: {', '.join(config.sources) or 'none'}"
+    if warnings:
+        print(f"valid, with {len(warnings)} warning(s) above: {summary}")
+        sys.exit(1)
+    print(f"ok: {summary}")
 
 
 def cmd_sources(args: argparse.Namespace) -> None:

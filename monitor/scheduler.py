@@ -19,7 +19,7 @@ from monitor.alerts.sender import AlertSender
 from monitor.clock import Clock, ManualClock
 from monitor.collectors.base import Collector, DisabledCollector
 from monitor.collectors.health import RunPolicy
-from monitor.collectors.runner import collect_once
+from monitor.collectors.runner import Run, run
 from monitor.config import Settings, VigieConfig
 from monitor.detection import detect
 from monitor.scoring import load_model, score_pending
@@ -40,12 +40,13 @@ class Pipeline:
     collectors: list[Collector] = field(default_factory=list)
     sender: AlertSender | None = None  # background sender; None: deliver within process()
 
-    def collect(self, collector: Collector) -> int:
+    def collect(self, collector: Collector) -> Run:
         """Collect one source; errors are logged (and recorded) but never propagate."""
         try:
-            return collect_once(self.engine, collector, self.clock.now(), self.policy(collector))
-        except Exception:
-            return 0
+            return run(self.engine, collector, self.clock.now(), self.policy(collector))
+        except Exception as exc:  # the database itself failing: the run could not be recorded
+            log.exception("%s: collection could not run", collector.key)
+            return Run(collector.key, "error", reason=f"{type(exc).__name__}: {exc}"[:500])
 
     def policy(self, collector: Collector) -> RunPolicy:
         """The source's interval and backoff cap from the config."""
@@ -86,11 +87,15 @@ class Pipeline:
             log.exception("weekly reports failed")
             return 0
 
-    def cycle(self) -> int:
-        """Every collector once, then processing: what ``run --once`` and tests do."""
-        new = sum(self.collect(c) for c in self.collectors)
+    def cycle_runs(self) -> list[Run]:
+        """Every collector once, then processing: what ``run --once`` does."""
+        runs = [self.collect(c) for c in self.collectors]
         self.process()
-        return new
+        return runs
+
+    def cycle(self) -> int:
+        """:meth:`cycle_runs`, counting the new mentions."""
+        return sum(r.new for r in self.cycle_runs())
 
 
 def _interval(config: VigieConfig, collector: Collector) -> tuple[float, float]:

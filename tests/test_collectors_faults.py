@@ -147,7 +147,8 @@ def _listing(numbers: range) -> Reply:
         }
         for n in numbers
     ]
-    return Reply.json({"kind": "Listing", "data": {"children": posts, "after": None}})
+    after = posts[-1]["data"]["name"] if len(posts) == 100 else None  # Reddit: more follow
+    return Reply.json({"kind": "Listing", "data": {"children": posts, "after": after}})
 
 
 def _reddit_token(server: ReplayServer) -> None:

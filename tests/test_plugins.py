@@ -198,7 +198,9 @@ def test_check_validates_it_with_its_model_and_names_missing_credentials(
     echo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ):
     monkeypatch.delenv("ECHO_TOKEN", raising=False)
-    main(["--config", str(_config(tmp_path)), "check"])
+    with pytest.raises(SystemExit) as exited:  # a source that will not run is not "ok"
+        main(["--config", str(_config(tmp_path)), "check"])
+    assert exited.value.code == 1
     out = capsys.readouterr().out
     assert "warning: sources.echo: enabled but ECHO_TOKEN not set in the environment" in out
     assert out.rstrip().endswith("sources: echo")

@@ -69,11 +69,28 @@ def _build(
         raise ConfigError(f"sources.{plugin.name}: {exc}") from None
 
 
+def _check_named(config: VigieConfig, name: str) -> None:
+    """``collect NAME``: a name that would collect nothing says why, naming the known sources."""
+    known = registry().sources
+    if name not in known:
+        raise ConfigError(f"no source named {name!r}; known sources: {', '.join(sorted(known))}")
+    if name not in config.sources:
+        configured = ", ".join(config.sources) or "none"
+        raise ConfigError(
+            f"sources.{name}: not in the config (configured: {configured}); "
+            "add it under 'sources' in vigie.yaml"
+        )
+    if not config.sources[name].enabled:
+        raise ConfigError(f"sources.{name}: disabled in the config (set enabled: true)")
+
+
 def build_collectors(
     config: VigieConfig, only: str | None = None, credentials: Credentials | None = None
 ) -> list[Collector]:
     """A collector for every enabled source and brand (or only the source named)."""
     credentials = credentials or Credentials()
+    if only:
+        _check_named(config, only)
     collectors: list[Collector] = []
     for name, source in config.sources.items():
         plugin = plugin_for(name)

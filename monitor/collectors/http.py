@@ -46,6 +46,7 @@ class SourceOptions(BaseModel):
     backfill_hours: float = Field(24.0, ge=0)
     monthly_request_quota: int | None = Field(None, gt=0)
     monthly_item_quota: int | None = Field(None, gt=0)
+    max_requests_per_run: int = Field(300, gt=0)
 
     def backfill_start(self, now: datetime) -> datetime:
         """How far back a first run reads: nothing older is collected, whatever the source."""
@@ -112,29 +113,68 @@ class Meter:
         return counts
 
 
+class BudgetSpent(requests.ConnectionError):
+    """A run sent as many requests as it may: a network error, tried again next cycle."""
+
+
+@dataclass
+class RequestBudget:
+    """Requests one run may send, counted where they leave (the session), whatever the client
+    library does between our calls: Mastodon.py once sent ~968 probes in a single run."""
+
+    limit: int
+    sent: int = 0
+    spent: bool = False
+
+    def open(self) -> None:
+        self.sent, self.spent = 0, False
+
+    def take(self, url: str) -> None:
+        if self.sent >= self.limit:
+            self.spent = True
+            raise BudgetSpent(self.error(url))
+        self.sent += 1
+
+    def error(self, url: str = "") -> str:
+        where = f" (refused: {url.split('?')[0]})" if url else ""
+        return f"{self.limit} requests sent this run, as many as max_requests_per_run allows{where}"
+
+
 class TimeoutAdapter(HTTPAdapter):
     """``requests`` has no session-wide timeout; client libraries that own the call get one.
 
     With ``override`` the source's timeout also replaces one the library passes itself (prawcore
-    sends a fixed 16 s with every request)."""
+    sends a fixed 16 s with every request). With a ``budget`` every request sent counts."""
 
-    def __init__(self, timeout: float, override: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        override: bool = False,
+        budget: RequestBudget | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.timeout = timeout
         self.override = override
+        self.budget = budget
         super().__init__(**kwargs)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if self.budget is not None:
+            self.budget.take(request.url or "")
         if self.override or kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         return super().send(request, **kwargs)
 
 
 def make_session(
-    timeout: float, user_agent: str = USER_AGENT, override: bool = False
+    timeout: float,
+    user_agent: str = USER_AGENT,
+    override: bool = False,
+    budget: RequestBudget | None = None,
 ) -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = user_agent
-    adapter = TimeoutAdapter(timeout, override)
+    adapter = TimeoutAdapter(timeout, override, budget)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -174,6 +214,7 @@ class ApiCollector:
         self.key = f"{self.source}:{brand.name}"
         self.options = options
         self.meter = Meter(options.monthly_request_quota, options.monthly_item_quota)
+        self.budget = RequestBudget(options.max_requests_per_run)
 
     def transient(self, exc: BaseException) -> bool:
         """Worth retrying at once (network trouble, server errors); subclasses add their own."""
@@ -197,6 +238,8 @@ class ApiCollector:
             try:
                 return self._retrying(what)(fn, *args, **kwargs)
             except Exception as exc:
+                if self.budget.spent:  # whatever the library made of it (even a RecursionError)
+                    raise BudgetSpent(f"{what}: {self.budget.error()}") from exc
                 if self.malformed(exc):
                     raise MalformedResponse(f"{what}: unreadable response ({exc})") from exc
                 reset = self.rate_limit_reset(exc)
@@ -229,7 +272,7 @@ class ApiCollector:
         return Retrying(
             stop=stop_after_attempt(self.options.retries + 1),
             wait=exponential(multiplier=self.options.retry_wait_seconds, max=60),
-            retry=retry_if_exception(self.transient),
+            retry=retry_if_exception(lambda exc: not self.budget.spent and self.transient(exc)),
             before=before_request,
             before_sleep=note,
             reraise=True,
@@ -241,7 +284,7 @@ class RequestsApi(ApiCollector):
 
     def __init__(self, brand: Brand, options: SourceOptions) -> None:
         super().__init__(brand, options)
-        self.session = make_session(options.timeout_seconds)
+        self.session = make_session(options.timeout_seconds, budget=self.budget)
 
     def fetch(self, what: str, method: str, url: str, **kwargs: Any) -> requests.Response:
         """A checked request: 2xx and 304 come back, anything else raises :class:`HttpError`."""

@@ -24,6 +24,7 @@ from monitor.mentions import Batch, Engagement, MentionIn
 from monitor.plugins import SourcePlugin
 
 SOURCE = "mastodon"
+ASSUMED_VERSION = "4.0.0"
 
 
 class MastodonOptions(SourceOptions):
@@ -65,7 +66,11 @@ class MastodonCollector(ApiCollector):
             ratelimit_method="throw",
             request_timeout=options.timeout_seconds,
             version_check_mode="none",
-            session=make_session(options.timeout_seconds),
+            # Without a known version Mastodon.py asks /api/v1/instance before every search with
+            # min_id, and recursed until RecursionError when that endpoint was down. Search
+            # with min_id needs 2.8 (2019); no instance that old is still federating.
+            mastodon_version=ASSUMED_VERSION,
+            session=make_session(options.timeout_seconds, budget=self.budget),
         )
         tags = options.hashtags if options.hashtags is not None else default_hashtags(brand)
         self.hashtags = tags

@@ -73,7 +73,11 @@ class RedditCollector(ApiCollector):
             check_for_updates=False,
             check_for_async=False,
             # prawcore passes its own 16 s to every request, whatever praw's ``timeout`` says
-            requestor_kwargs={"session": make_session(options.timeout_seconds, override=True)},
+            requestor_kwargs={
+                "session": make_session(
+                    options.timeout_seconds, override=True, budget=self.budget
+                )
+            },
         )
         self.reddit.read_only = True
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from monitor.collectors.base import Collector, DisabledCollector, Held
 from monitor.collectors.health import Outcome, RunPolicy, add_usage, load_state, load_usage, record
-from monitor.collectors.http import Meter, month_of
+from monitor.collectors.http import Meter, RequestBudget, month_of
 from monitor.mentions import Batch
 from monitor.storage import quarantine
 from monitor.storage.ingest import store_batch
@@ -103,8 +103,11 @@ def run(
     policy = policy or RunPolicy()
     if isinstance(collector, DisabledCollector):
         _finish(engine, collector, None, Outcome("disabled", error=collector.reason), policy, now)
-        return Run(collector.key, "disabled", reason=collector.reason)
+        return Run(collector.key, "disabled", reason=collector.reason.removeprefix("disabled: "))
     meter: Meter | None = getattr(collector, "meter", None)
+    budget: RequestBudget | None = getattr(collector, "budget", None)
+    if budget is not None:
+        budget.open()
     with engine.connect() as conn:
         cursor, not_before = load_state(conn, collector.key)
         if meter is not None:

@@ -102,7 +102,8 @@ class TwitterCollector(ApiCollector):
         self.options: TwitterOptions = options
         self.query = build_query(brand, options)
         self.client = tweepy.Client(bearer_token=bearer_token, wait_on_rate_limit=False)
-        self.client.session.mount("https://", TimeoutAdapter(options.timeout_seconds))
+        adapter = TimeoutAdapter(options.timeout_seconds, budget=self.budget)
+        self.client.session.mount("https://", adapter)
 
     def transient(self, exc: BaseException) -> bool:
         return isinstance(exc, tweepy.TwitterServerError) or super().transient(exc)
