@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import smtplib
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, func, select
+
 from monitor.config import Settings, load_config
 from monitor.reports.period import Week, last_complete
 from monitor.storage.db import make_engine, upgrade
+from monitor.storage.tables import Mention
 
 
 def cmd_weekly(args: argparse.Namespace) -> None:
@@ -29,6 +33,8 @@ def cmd_weekly(args: argparse.Namespace) -> None:
         raise SystemExit(f"vigie: --week: {exc}") from None
     engine = make_engine(settings.db_url)
     upgrade(engine)
+    if not args.week:
+        week = week_with_data(engine, brand.name, week, now)
     out = args.out or default_dir(settings, brand.name, week)
     report = generate(engine, config, brand.name, week, out, now)
     for path in report.files.values():
@@ -43,6 +49,35 @@ def cmd_weekly(args: argparse.Namespace) -> None:
         print(f"sent to {', '.join(delivery.recipients)}")
     else:
         print(f"no SMTP server or recipient configured; e-mail written to {delivery.eml}")
+
+
+def week_with_data(engine: Engine, brand: str, week: Week, now: datetime) -> Week:
+    """The last complete week, or, when it holds no mention of the brand (right after the
+    demo), the last week that does, said on stderr: an all-zero report without a word misleads."""
+    mine = Mention.brand == brand
+    with engine.connect() as conn:
+        inside = conn.execute(
+            select(func.count()).where(
+                mine, Mention.created_at >= week.start, Mention.created_at < week.end
+            )
+        ).scalar_one()
+        newest = conn.execute(select(func.max(Mention.created_at)).where(mine)).scalar()
+    if inside:
+        return week
+    if newest is None:
+        print(
+            f"vigie: no mention of {brand} is stored yet; the report of {week.label} is empty",
+            file=sys.stderr,
+        )
+        return week
+    chosen = Week.containing(min(newest, now), week.zone)
+    progress = " (the week in progress)" if chosen.end > now else ""
+    print(
+        f"vigie: {week.label} has no mention of {brand}; reporting {chosen.label}{progress}, "
+        "the last week with data (choose one with --week)",
+        file=sys.stderr,
+    )
+    return chosen
 
 
 def register(sub: Any) -> None:
