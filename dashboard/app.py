@@ -37,8 +37,12 @@ def _pages() -> list[st.Page]:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Vigie", page_icon=":material/radar:", layout="wide")
-    if not auth.gate(context.settings()):
+    # A local icon: a ":material/…:" page icon makes the browser fetch it from fonts.gstatic.com.
+    st.set_page_config(page_title="Vigie", page_icon=str(HERE / "icon.png"), layout="wide")
+    settings = context.settings()
+    if auth.refuse_foreign_host(settings, context.dashboard_url()):
+        st.stop()
+    if not auth.gate(settings, context.engine):
         st.stop()
     try:
         cfg = context.config()

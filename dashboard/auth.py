@@ -11,57 +11,58 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import threading
-import time
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from math import ceil
+from urllib.parse import urlsplit
 
 import streamlit as st
+from sqlalchemy import Engine
 
-from dashboard.safe import md
-from monitor.config import Settings
+from dashboard import throttle
+from dashboard.safe import md, typed
+from monitor.config import LOOPBACK, Settings
 from monitor.passwords import PasswordHash
 
-LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+EngineFn = Callable[[], Engine]
+
 HASH_KEY = "VIGIE_DASHBOARD_PASSWORD_HASH"
 SESSION_KEY = "vigie_auth"
 USER_KEY = "vigie-user-name"
-FREE_ATTEMPTS = 5
-MAX_WAIT_SECONDS = 300.0
-
-
-@dataclass
-class Throttle:
-    """Slows password guessing: after a few failures from one address, each try waits longer."""
-
-    failures: dict[str, tuple[int, float]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def wait_seconds(self, who: str, now: float) -> float:
-        with self.lock:
-            count, last = self.failures.get(who, (0, 0.0))
-        if count < FREE_ATTEMPTS:
-            return 0.0
-        delay = min(2.0 ** (count - FREE_ATTEMPTS + 1), MAX_WAIT_SECONDS)
-        return max(0.0, last + delay - now)
-
-    def failed(self, who: str, now: float) -> None:
-        with self.lock:
-            count, _ = self.failures.get(who, (0, 0.0))
-            self.failures[who] = (count + 1, now)
-
-    def succeeded(self, who: str) -> None:
-        with self.lock:
-            self.failures.pop(who, None)
-
-
-@st.cache_resource(show_spinner=False)
-def _throttle() -> Throttle:
-    return Throttle()
+log = logging.getLogger(__name__)
 
 
 def is_local(address: str | None) -> bool:
     """Whether the server listens on the loopback interface only (empty means every interface)."""
     return bool(address) and address.strip("[]") in LOOPBACK
+
+
+def host_allowed(header: str | None, names: frozenset[str]) -> bool:
+    """Whether a ``Host`` header (port ignored) is one of ``names``; a run without an HTTP
+    request behind it (Streamlit's test harness) has none."""
+    if header is None:
+        return True
+    try:
+        parts = urlsplit(f"//{header}")
+        _ = parts.port  # a malformed port raises
+    except ValueError:
+        return False
+    if parts.username is not None or parts.path or parts.query or parts.fragment:
+        return False
+    return parts.hostname is not None and parts.hostname.rstrip(".") in names
+
+
+def refuse_foreign_host(settings: Settings, dashboard_url: str | None) -> bool:
+    """Show nothing to a request for a name the dashboard is not served under."""
+    if host_allowed(_text(st.context.headers.get("host")), settings.public_hosts(dashboard_url)):
+        return False
+    st.title("Vigie")
+    st.error(
+        "This dashboard is not served under this address. Add the name to dashboard_url in the "
+        "config or to VIGIE_DASHBOARD_HOSTS (see docs/dashboard.md)."
+    )
+    return True
 
 
 def _secret(name: str) -> object | None:
@@ -84,9 +85,20 @@ def password_hash(settings: Settings) -> str | None:
     return str(stored) if stored else None
 
 
-def _fingerprint(encoded: str) -> str:
-    """Sessions remember which hash they logged in with, so changing the password logs all out."""
-    return hashlib.sha256(encoded.encode()).hexdigest()[:16]
+def _fingerprint(encoded: str, client: str) -> str:
+    """Sessions remember which hash they logged in with, so changing the password logs all out,
+    and from which client address, so a session id replayed from elsewhere is not signed in."""
+    return hashlib.sha256(f"{encoded}\n{client}".encode()).hexdigest()[:16]
+
+
+def _text(value: object) -> str | None:
+    """A request detail when there is one (Streamlit's test harness has no request behind it)."""
+    return value if isinstance(value, str) else None
+
+
+def _client(settings: Settings) -> str:
+    forwarded = _text(st.context.headers.get("x-forwarded-for"))
+    return throttle.client_address(_text(st.context.ip_address), forwarded, settings.proxies)
 
 
 def _login_heading(detail: str) -> None:
@@ -111,13 +123,13 @@ def _oidc_gate() -> bool:
     return False
 
 
-def _password_gate(encoded: str) -> bool:
+def _password_gate(encoded: str, settings: Settings, engine: EngineFn) -> bool:
     try:
         stored = PasswordHash.parse(encoded)
     except ValueError as exc:
         st.error(str(exc))
         return False
-    if st.session_state.get(SESSION_KEY) == _fingerprint(encoded):
+    if st.session_state.get(SESSION_KEY) == _fingerprint(encoded, _client(settings)):
         with st.sidebar:
             st.button("Log out", on_click=st.session_state.pop, args=(SESSION_KEY,))
         return True
@@ -126,31 +138,37 @@ def _password_gate(encoded: str) -> bool:
         password = st.text_input("Password", type="password", key="vigie-password-input")
         submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
-        _check(stored, encoded, password or "")
+        _check(stored, encoded, password or "", settings, engine)
     return False
 
 
-def _check(stored: PasswordHash, encoded: str, password: str) -> None:
-    throttle, who, now = _throttle(), st.context.ip_address or "?", time.monotonic()
-    wait = throttle.wait_seconds(who, now)
+def _check(
+    stored: PasswordHash, encoded: str, password: str, settings: Settings, engine: EngineFn
+) -> None:
+    """Count the try, then check it: parallel tries see each other's counts (dashboard.throttle)."""
+    who = _client(settings)
+    wait = throttle.reserve(engine(), who, datetime.now(UTC))
     if wait > 0:
-        st.error(f"Too many failed attempts: try again in {wait:.0f} s.")
+        log.warning("dashboard password try from %s refused: throttled for %d s", who, ceil(wait))
+        st.error(f"Too many failed attempts: try again in {ceil(wait)} s.")
     elif stored.matches(password):
-        throttle.succeeded(who)
-        st.session_state[SESSION_KEY] = _fingerprint(encoded)
+        throttle.succeeded(engine(), who)
+        st.session_state[SESSION_KEY] = _fingerprint(encoded, who)
         st.rerun()
     else:
-        throttle.failed(who, now)
+        count = throttle.failures(engine(), who)
+        log.warning("wrong dashboard password from %s (%d failure(s) in a row)", who, count)
         st.error("Wrong password.")
 
 
-def gate(settings: Settings) -> bool:
-    """Show a login where one is needed; True once the visitor may see the pages."""
+def gate(settings: Settings, engine: EngineFn) -> bool:
+    """Show a login where one is needed; True once the visitor may see the pages. ``engine``
+    opens the database that counts failed passwords (only called when one is typed)."""
     if oidc_configured():
         return _oidc_gate()
     encoded = password_hash(settings)
     if encoded is not None:
-        return _password_gate(encoded)
+        return _password_gate(encoded, settings, engine)
     if is_local(st.get_option("server.address")):
         return True
     _login_heading("This dashboard is reachable from other machines, so it needs a lock.")
@@ -172,5 +190,4 @@ def signed_in() -> str | None:
 def user_name() -> str | None:
     """Who is acting, for assignments and corrections: the signed-in account, else the name
     typed in the sidebar."""
-    name = signed_in() or st.session_state.get(USER_KEY) or ""
-    return name.strip() or None
+    return typed(signed_in() or st.session_state.get(USER_KEY), 128) or None

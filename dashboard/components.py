@@ -16,7 +16,7 @@ import streamlit as st
 from pandas.io.formats.style import Styler
 
 from dashboard import auth, context, queries, style
-from dashboard.safe import csv_bytes, md, plain
+from dashboard.safe import csv_bytes, md, plain, typed
 from monitor.display import duration, safe_url
 
 
@@ -227,7 +227,7 @@ def _failed(message: str) -> None:
 
 
 def _assign(mention_id: int, key: str) -> None:
-    name = st.session_state.get(f"{key}-assignee") or auth.user_name() or ""
+    name = typed(st.session_state.get(f"{key}-assignee"), 128) or auth.user_name() or ""
     try:
         context.act(queries.assign, mention_id, name, context.now())
     except ValueError as exc:
@@ -238,7 +238,7 @@ def _assign(mention_id: int, key: str) -> None:
 
 def _answered(mention_id: int, key: str) -> None:
     try:
-        url = st.session_state.get(f"{key}-reply") or ""
+        url = typed(st.session_state.get(f"{key}-reply"), 2048)
         context.act(queries.mark_answered, mention_id, url, context.now())
     except ValueError as exc:
         _failed(str(exc))

@@ -60,6 +60,14 @@ def config() -> VigieConfig:
         raise ConfigError(f"{path}: no such file (copy vigie.example.yaml to vigie.yaml)") from None
 
 
+def dashboard_url() -> str | None:
+    """Where the dashboard is published (``dashboard_url`` in the config), if the config reads."""
+    try:
+        return config().dashboard_url
+    except ConfigError:
+        return None
+
+
 def cached(ttl: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Cache a ``queries`` function of an engine under the URL and the other arguments."""
 

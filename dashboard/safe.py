@@ -9,17 +9,22 @@ from typing import Any
 
 import pandas as pd
 
+from monitor.display import printable
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=\"'&%^])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and control characters
-# other than newline and tab: they reorder or hide what is shown, and say nothing themselves.
-_INVISIBLE = re.compile(r"[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def plain(text: Any) -> Any:
     """Text as it may be shown (in a table cell, a label): without bidi overrides or controls.
     Anything that is not a string is returned as it is."""
-    return _INVISIBLE.sub("", text) if isinstance(text, str) else text
+    return printable(text) if isinstance(text, str) else text
+
+
+def typed(value: Any, max_chars: int = 500) -> str:
+    """What a visitor typed, fit for a query: without control characters (a NUL makes PostgreSQL
+    fail the whole page) or bidi overrides, and bounded. Anything but a string is empty."""
+    return plain(value).strip()[:max_chars] if isinstance(value, str) else ""
 
 
 def md(text: str | None) -> str:

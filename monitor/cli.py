@@ -12,6 +12,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -62,10 +63,18 @@ def _pipeline(args: argparse.Namespace, clock: Clock, only: str | None = None) -
     return Pipeline(engine, config, settings, clock, build_collectors(config, only))
 
 
+def _dashboard_url(config_path: Path | None) -> str | None:
+    try:
+        return load_config(config_path).dashboard_url
+    except ConfigError:
+        return None  # the dashboard shows the problem itself
+
+
 def start_dashboard(
-    settings: Settings, address: str, port: int, config_path: Path | None = None
+    settings: Settings, address: str, port: int, config_path: Path | None = None, **popen: Any
 ) -> subprocess.Popen[bytes]:
-    """Serve the Streamlit app in a child process, pointed at the same database and config."""
+    """Serve the Streamlit app in a child process, pointed at the same database and config
+    (``popen``: where its output goes, for tests)."""
     cmd = [
         sys.executable,
         "-m",
@@ -84,8 +93,10 @@ def start_dashboard(
     env = {**os.environ, "DATABASE_URL": settings.db_url}
     if config_path is not None:
         env["VIGIE_CONFIG"] = str(config_path.resolve())
+    for host in sorted(settings.public_hosts(_dashboard_url(config_path))):
+        cmd += ["--server.allowedHosts", host]  # a foreign Host gets no websocket (DNS rebinding)
     log.info("dashboard on http://%s:%d", address, port)
-    return subprocess.Popen(cmd, env=env)
+    return subprocess.Popen(cmd, env=env, **popen)
 
 
 def dashboard_config(config: VigieConfig, args: argparse.Namespace) -> VigieConfig:

@@ -14,6 +14,7 @@ import string
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -30,6 +31,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 EXAMPLE_CONFIG = ROOT / "vigie.example.yaml"
 log = logging.getLogger(__name__)
 
@@ -363,6 +365,24 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(10.0, alias="SMTP_TIMEOUT")
     dashboard_password_hash: SecretStr | None = Field(None, alias="VIGIE_DASHBOARD_PASSWORD_HASH")
     alert_lease_seconds: float = Field(60.0, gt=0, alias="VIGIE_ALERT_LEASE_SECONDS")
+    # Comma-separated: names the dashboard is reached by (besides localhost and dashboard_url's),
+    # and reverse proxies whose X-Forwarded-For names the real client (docs/dashboard.md).
+    dashboard_hosts: str = Field("", alias="VIGIE_DASHBOARD_HOSTS")
+    trusted_proxies: str = Field("", alias="VIGIE_TRUSTED_PROXIES")
+
+    @staticmethod
+    def _names(value: str) -> frozenset[str]:
+        return frozenset(v.strip().lower() for v in value.split(",") if v.strip())
+
+    def public_hosts(self, dashboard_url: str | None) -> frozenset[str]:
+        """The names the dashboard answers to: loopback, ``dashboard_url``'s host and
+        ``VIGIE_DASHBOARD_HOSTS``. Any other ``Host`` is a DNS-rebinding page or a stray proxy."""
+        host = urlsplit(dashboard_url).hostname if dashboard_url else None
+        return LOOPBACK | self._names(self.dashboard_hosts) | ({host} if host else set())
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        return self._names(self.trusted_proxies)
 
     @property
     def db_url(self) -> str:

@@ -8,12 +8,23 @@ weekly report and on every dashboard page.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
 WEB_SCHEMES = ("http", "https")
 DASH = "–"
+# Bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) and control characters
+# other than newline and tab: they reorder or hide what is shown, or drive a terminal (ESC), and
+# say nothing themselves.
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text as it may be shown (a page, a plain-text email): without bidi overrides or control
+    characters. Stored text keeps them; this is for where it is read."""
+    return _INVISIBLE.sub("", text)
 
 
 def _invisible_or_blank(char: str) -> bool:

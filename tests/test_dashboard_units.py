@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dashboard import config_edit, topics
-from dashboard.auth import Throttle, is_local
+from dashboard.auth import is_local
 from dashboard.safe import csv_bytes, md
 from monitor.config import EXAMPLE_CONFIG, load_config
 from monitor.passwords import PasswordHash, hash_password
@@ -89,20 +89,6 @@ def test_hash_password_command_prints_a_usable_hash():
     )
     assert "a long passphrase" not in done.stdout + done.stderr
     assert PasswordHash.parse(done.stdout.strip()).matches("a long passphrase")
-
-
-def test_throttle_slows_guessing_per_address():
-    throttle = Throttle()
-    for _ in range(5):
-        assert throttle.wait_seconds("1.2.3.4", 100.0) == 0
-        throttle.failed("1.2.3.4", 100.0)
-    assert throttle.wait_seconds("1.2.3.4", 100.0) == 2.0
-    assert throttle.wait_seconds("1.2.3.4", 102.5) == 0
-    assert throttle.wait_seconds("5.6.7.8", 100.0) == 0
-    throttle.failed("1.2.3.4", 103.0)
-    assert throttle.wait_seconds("1.2.3.4", 103.0) == 4.0
-    throttle.succeeded("1.2.3.4")
-    assert throttle.wait_seconds("1.2.3.4", 103.0) == 0
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components, context, queries
+from dashboard.safe import typed
 from dashboard.style import SENTIMENT_MD
 from monitor.config import VigieConfig
 
@@ -102,7 +103,7 @@ def current_filter(cfg: VigieConfig) -> queries.MentionFilter:
         unanswered_only=bool(st.session_state.get("live-unanswered")),
         start=start,
         end=end,
-        search=st.session_state.get("live-search") or "",
+        search=typed(st.session_state.get("live-search")),
     )
 
 

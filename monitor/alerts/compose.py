@@ -19,7 +19,7 @@ from html import escape
 
 from monitor.alerts import charts
 from monitor.alerts.view import AlertView, Example, facts
-from monitor.display import safe_url
+from monitor.display import printable, safe_url
 
 # 7-bit transfer encodings: no dependency on the server's 8BITMIME, CRLF line ends for SMTP.
 POLICY = SMTP.clone(cte_type="7bit")
@@ -104,6 +104,12 @@ def _plain_alert(view: AlertView) -> list[str]:
 
 
 def plain(views: list[AlertView]) -> str:
+    """The plain-text part, without bidi overrides or terminal escapes: a mail client or a
+    terminal shows it as it is, so a hostile text or URL could reorder or drive what is read."""
+    return printable(_plain(views))
+
+
+def _plain(views: list[AlertView]) -> str:
     if len(views) == 1:
         return "\n".join(_plain_alert(views[0])) + "\n"
     lines = [f"{len(views)} alerts while notifications were paused:", ""]

@@ -31,7 +31,7 @@ class StoreResult:
     ids: dict[tuple[str, str], int]
 
 
-def _insert_ignore(conn: Connection, table: Table) -> Insert:
+def insert_ignore(conn: Connection, table: Table) -> Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
@@ -99,7 +99,7 @@ def store_mentions(
     items = list(unique.values())
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]
-        stmt = _insert_ignore(conn, table).returning(
+        stmt = insert_ignore(conn, table).returning(
             table.c.source, table.c.external_id, table.c.id
         )
         inserted = {
@@ -122,7 +122,7 @@ def save_cursor(conn: Connection, key: str, source: str, brand: str | None, curs
     """Create or move a collector's cursor, inside the caller's transaction."""
     table = CollectorState.__table__
     conn.execute(
-        _insert_ignore(conn, table),
+        insert_ignore(conn, table),
         {
             "key": key,
             "source": source,

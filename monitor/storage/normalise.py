@@ -18,3 +18,4 @@ def clean_text(value: str | None, max_chars: int | None = None) -> str:
         return ""
     text = unicodedata.normalize("NFC", _UNSTORABLE.sub("\ufffd", value))
     return text[:max_chars] if max_chars else text
+

@@ -419,3 +419,15 @@ class RollupCursor(Base):
 # What the rollup's cursor reads: the latest readings and response changes, by time.
 Index("ix_sentiments_scored", Sentiment.scored_at)
 Index("ix_responses_updated", Response.updated_at)
+
+
+class LoginFailure(Base):
+    """Failed dashboard passwords per client address (and ``*`` for all of them): the throttle
+    lives in the database, where no browser message can clear it and every dashboard process
+    and restart sees the same count."""
+
+    __tablename__ = "login_failures"
+
+    client: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
