@@ -60,8 +60,11 @@ def comments() -> tuple[dict[str, Any], dict[str, Any]]:
     return first, then
 
 
-def serve(server: ReplayServer, feed: Any, *on_commented: Any) -> None:
+def serve(
+    server: ReplayServer, feed: Any, *on_commented: Any, repoll: Any = None
+) -> None:
     server.add("GET", FEED, feed)
+    server.add("GET", f"/{VERSION}", repoll or Reply.json({}))
     posts = [p["id"] for name in ("p1", "p2") for p in recorded(
         "posts", f"feeds_default_fields_{name}.json")["data"]]
     for post in posts:
@@ -85,12 +88,17 @@ def collector(server: ReplayServer, **options: Any) -> FacebookCollector:
 def test_ingests_visitor_posts_and_comments_and_the_pages_replies_answer_them(engine):
     first, then = feed_with_a_visitor_post()
     c1, c2 = comments()
+    later = copy.deepcopy(first["data"][1])
+    later["reactions"]["summary"]["total_count"] = 200
     with serving() as server:
-        serve(server, by_after(first, then), by_after(c1, c2))
+        serve(
+            server, by_after(first, then), by_after(c1, c2), repoll=Reply.json({VISITOR: later})
+        )
         made = collector(server)
         assert collect_once(engine, made, NOW) == 15  # the visitor post, 14 comments
         assert collect_once(engine, made, NOW + timedelta(minutes=5)) == 0
         feed = server.requests_to(FEED)
+        [repoll] = server.requests_to(f"/{VERSION}")
         asked = server.requests_to(f"/{VERSION}/{COMMENTED}/comments")
     assert feed[0].param("access_token") == "page-token"
     assert "from{id,name}" in feed[0].param("fields")
@@ -104,7 +112,8 @@ def test_ingests_visitor_posts_and_comments_and_the_pages_replies_answer_them(en
             )
             .join(Mention, Mention.id == EngagementSnapshot.mention_id)
             .where(Mention.external_id == VISITOR)
-        ).first()
+            .order_by(EngagementSnapshot.id)
+        ).all()
         answered = conn.execute(
             select(Mention.external_id, Response.answered_at).join(
                 Response, Response.mention_id == Mention.id
@@ -113,7 +122,8 @@ def test_ingests_visitor_posts_and_comments_and_the_pages_replies_answer_them(en
         cursor = load_cursor(conn, made.key)
     post = rows[VISITOR]
     assert post.author == "A visitor" and post.parent_id is None
-    assert tuple(visitor_counts) == (131, 6, 17)
+    assert [tuple(c) for c in visitor_counts] == [(131, 6, 17), (200, 6, 17)]  # re-polled
+    assert repoll.param("ids") == VISITOR
     second = rows["10158407903973553"]
     assert second.text.startswith("Can someone from Instagram please assist me")
     assert second.thread_id == COMMENTED and second.parent_id is None  # on the Page's own post
@@ -180,3 +190,11 @@ def test_stops_before_the_hour_budget_the_usage_headers_report_runs_out(engine):
     state = health(engine)[0]
     assert state.status == "rate_limited" and "95%" in state.last_error
     assert abs(state.next_run_at.timestamp() - (time.time() + 20 * 60)) < 10
+
+
+def test_an_error_body_graph_would_not_send_is_an_unreadable_answer(engine):
+    with serving() as server:
+        serve(server, Reply.json({"error": "not an object"}, 500), Reply.json({"data": []}))
+        with pytest.raises(Exception, match="unreadable"):
+            collect_once(engine, collector(server, retries=0), NOW)
+    assert health(engine)[0].last_error.startswith("MalformedResponse")

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from monitor.collectors.base import read_each
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.graph import GraphCollector, GraphOptions, count, graph_time
-from monitor.collectors.paging import Tracked, sweep
+from monitor.collectors.paging import Tracked, chunks, sweep
 from monitor.config import Brand
 from monitor.mentions import Answer, Batch, Engagement, MentionIn
 from monitor.plugins import SourcePlugin
@@ -36,6 +36,9 @@ COMMENT_FIELDS = (
     f"id,message,created_time,permalink_url,from{{id,name}},parent{{id}},like_count,"
     f"comment_count,{REACTIONS}"
 )
+
+
+REFRESH_BATCH = 50  # ids per /?ids= call (Graph's limit)
 
 
 class FacebookOptions(GraphOptions):
@@ -76,6 +79,8 @@ class FacebookCollector(GraphCollector):
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:
         self.begin()
+        self.found = {}
+        stored: set[str] = set()
         state = dict(cursor or {})
         posts = Tracked.load(state.get("posts"), self.options.post_hours, self.options.posts_max)
         self.visitors = set(state.get("visitors") or ())
@@ -92,8 +97,18 @@ class FacebookCollector(GraphCollector):
                 "posts": dict(posts.posts),
                 "visitors": sorted(self.visitors),
             }
+            stored |= {m.external_id for m in batch.mentions}
             yield Batch(batch.mentions, dict(state), rejected=batch.rejected)
+        yield from self._refresh(state, sorted(self.visitors - stored), now)
         yield from self._comments(state, list(posts.posts), since, now)
+
+    def _refresh(self, state: dict[str, Any], due: list[str], now: datetime) -> Iterator[Batch]:
+        """Fresh reactions, shares and comment counts of the recent visitor posts this run's feed
+        did not bring, so their spreading can be measured."""
+        for ids in chunks(due, REFRESH_BATCH):
+            nodes = self.objects("visitor posts re-poll", ids, FEED_FIELDS)
+            read, rejected = read_each(list(nodes.values()), partial(self._post, now=now))
+            yield Batch([m for _, m in read if m], dict(state), rejected=rejected)
 
     def _post(self, post: dict[str, Any], now: datetime) -> tuple[float, MentionIn | None]:
         created = graph_time(post["created_time"])

@@ -122,12 +122,26 @@ class GraphCollector(ApiCollector):
         return body
 
     def _get_edge(self, object_id: str, edge: str, params: dict[str, Any]) -> Any:
+        if not edge:  # a top-level node such as ig_hashtag_search
+            return self._guarded(self.client.get, object_id, params)
+        return self._guarded(self.client.get_connection, object_id, edge, **params)
+
+    @staticmethod
+    def _guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """pyfacebook trips over an unexpected usage header or an error body that is not an
+        object: that is an unreadable answer, not a crash."""
         try:
-            if not edge:  # a top-level node such as ig_hashtag_search
-                return self.client.get(object_id, params)
-            return self.client.get_connection(object_id, edge, **params)
-        except TypeError as exc:  # an unexpected usage header (pyfacebook maps it strictly)
-            raise MalformedResponse(f"unreadable usage header: {exc}") from None
+            return fn(*args, **kwargs)
+        except (TypeError, AttributeError) as exc:
+            raise MalformedResponse(f"unreadable Graph API answer: {exc}") from None
+
+    def objects(self, what: str, ids: list[str], fields: str) -> dict[str, Any]:
+        """Several nodes in one call (``/?ids=…``), by id: the re-poll of recent posts."""
+        body = self.call(what, self._guarded, self.client.get_objects, ",".join(ids), fields)
+        if not isinstance(body, dict):
+            raise MalformedResponse(f"{what}: not an object of nodes")
+        self.meter.add_items(len(body))
+        return body
 
     def newest_first(
         self,

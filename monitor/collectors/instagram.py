@@ -60,6 +60,7 @@ class InstagramCollector(GraphCollector):
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:
         self.begin()
+        self.found = {}
         state = dict(cursor or {})
         start = {"floor": now.timestamp() - self.options.backfill_hours * 3600}
         media = Tracked.load(state.get("media"), self.options.post_hours, self.options.posts_max)
