@@ -1,62 +1,59 @@
-"""Top topics of a period: the words and word pairs that most mentions share.
+"""Top topics of a period: the terms and term pairs that most mentions share.
 
-Counted per mention (a word repeated in one post counts once), over the languages Vigie watches.
-Glue words are dropped twice over: a short multilingual list, and any word that appears in more
-than half of all mentions (which catches what the list misses, in any language). The brand's
-own names are dropped too: every mention contains them. Terms carried by exactly the same
-mentions are one topic said with several words ("wrongful fine although subscription paid"):
-only its first pair is kept, so one repeated sentence does not fill the whole list. Ties keep
-the order in which terms were first seen, so the same mentions always give the same topics.
+Counted per mention (a term repeated in one post counts once). What a term is comes from the one
+term engine (:mod:`monitor.terms`): content words of the mention's language only, "app" and
+"appli" one term, the brand's own names left out (every mention contains them). A word in more
+than half of all mentions is dropped too (which catches glue the lists miss). Terms carried by
+exactly the same mentions are one topic said with several words ("wrongful fine although
+subscription paid"): only its first pair is kept, so one repeated sentence does not fill the
+whole list. Ties keep the order in which terms were first seen, so the same mentions always give
+the same topics.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 import pandas as pd
 
+from monitor import terms
+
 MAX_SHARE = 0.5
 MIN_MENTIONS = 3
-_TOKEN = re.compile(r"#?[^\W\d_]{3,}")
-_LINK = re.compile(r"https?://\S+|@\w+")
-
-_GLUE_WORDS = """
-    the and for you are with this that was have not but just what all from they your our can
-    will has had been its out about get there their would why who how one very still again them
-    than then when were which also into more some any only over here now did does being les des
-    une est pas que qui pour dans avec sur mon mes par vous nous plus mais ont aux ces son
-    cette tout tous très encore déjà même été fait elle ils leur sont avoir être sans comme
-    alors chez ça cela quand fois bien rien toujours het een van dat die niet met voor zijn
-    maar ook nog wel naar bij mijn heb hebben wordt als dan geen over jullie weer echt toch wat
-    zo hun ons onze deze dit der das und ist nicht mit für auf den dem ein eine sich von auch
-    wie aber noch mein meine ich sie wir ihr uns war hat haben wird werden los las del una por
-    con para mis muy pero esta este como más sus che per non della sono mio mia gli nel questo
-    não uma com dos das meu muito mas foi
-"""
-STOPWORDS = frozenset(_GLUE_WORDS.split())
 
 
-def _terms(text: str, ignore: frozenset[str]) -> list[str]:
-    """Adjacent word pairs, then words, of one mention: lowercased, glue words removed, each
-    once, in reading order (pairs first: they say more than their words)."""
-    words = [w.casefold() for w in _TOKEN.findall(_LINK.sub(" ", text))]
-    kept = [w if w not in STOPWORDS and w.lstrip("#") not in ignore else None for w in words]
+def _terms(text: str, language: str | None, ignore: frozenset[str],
+           vocabulary: terms.Vocabulary) -> list[str]:
+    """Adjacent term pairs, then terms, of one mention, each once, in reading order (pairs
+    first: they say more than their words)."""
+    kept = [vocabulary.add(w) if w else None for w in terms.reading(text, language, ignore)]
     pairs = [f"{a} {b}" for a, b in pairwise(kept) if a and b]
-    return list(dict.fromkeys([*pairs, *(w for w in kept if w)]))
+    return list(dict.fromkeys([*pairs, *(k for k in kept if k)]))
+
+
+def _shown(term: str, vocabulary: terms.Vocabulary) -> str:
+    """A term as people wrote it: its spellings for a word, the usual one of each for a pair."""
+    parts = term.split(" ")
+    if len(parts) == 1:
+        return vocabulary.display(term)
+    return " ".join(vocabulary.display(p, 1) for p in parts)
 
 
 def top_topics(
-    texts: Sequence[str], labels: Sequence[str], ignore: Iterable[str], limit: int = 20
+    texts: Sequence[str], labels: Sequence[str], ignore: Iterable[str], limit: int = 20,
+    languages: Sequence[str | None] | None = None,
 ) -> pd.DataFrame:
     """The most shared terms with how many mentions carry them and the share that is negative."""
-    ignored = frozenset(t.casefold().lstrip("@#") for t in ignore)
+    ignored = terms.names(ignore)
+    vocabulary = terms.Vocabulary()
+    langs = languages if languages is not None else [None] * len(texts)
+    read = [_terms(t, lang, ignored, vocabulary) for t, lang in zip(texts, langs, strict=True)]
     carriers: dict[str, list[int]] = {}
     negative: Counter[str] = Counter()
-    for n, (text, label) in enumerate(zip(texts, labels, strict=True)):
-        for term in _terms(text, ignored):
+    for n, (found, label) in enumerate(zip(read, labels, strict=True)):
+        for term in dict.fromkeys(_canonical(t, vocabulary) for t in found):
             carriers.setdefault(term, []).append(n)
             negative[term] += int(label == "negative")
     ceiling = max(MIN_MENTIONS, MAX_SHARE * len(texts))
@@ -65,8 +62,12 @@ def top_topics(
     ]
     common.sort(key=lambda item: -item[1])  # stable: ties stay in first-seen order
     chosen = _without_redundant_words(common[: limit * 3])[:limit]
-    rows = [(t, n, negative[t] / n) for t, n in chosen]
+    rows = [(_shown(t, vocabulary), n, negative[t] / n) for t, n in chosen]
     return pd.DataFrame(rows, columns=["topic", "mentions", "negative_share"])
+
+
+def _canonical(term: str, vocabulary: terms.Vocabulary) -> str:
+    return " ".join(vocabulary.canonical(k) for k in term.split(" "))
 
 
 def _one_per_mention_set(carriers: dict[str, list[int]]) -> list[tuple[str, list[int]]]:

@@ -4,7 +4,8 @@ Every stage that names what people talk about uses it: incident titles (detectio
 report's complaint topics, the dashboard's Trends topics. A term is a content word of three or
 more letters, outside links and handles, that is not a stop word of the mention's language (the
 stop-word lists of the seven languages Vigie reads, plus fillers those lists miss); a mention of
-unknown language is read against all seven lists. Words are one term when they share a key:
+no stored language is identified first, and one in none of the seven is read against all seven
+lists. Words are one term when they share a key:
 casefolded, accents dropped, a plural ending dropped ("storingen" / "storing", "fines" /
 "fine"), and a clipped form joined to its full one when both occur ("app" / "appli" /
 "application"). Across languages, :func:`themes` joins terms whose meanings are close with a
@@ -66,13 +67,23 @@ def key(word: str) -> str:
     return folded
 
 
-def words(text: str, language: str | None = None, ignore: Iterable[str] = ()) -> list[str]:
-    """The content words of a text in reading order, casefolded (``ignore``: folded words to
-    drop too, such as the brand's own names)."""
+def reading(text: str, language: str | None = None, ignore: Iterable[str] = ()) -> list[str | None]:
+    """A text's words in reading order, casefolded, None where a stop word (or an ``ignore``d
+    folded word, such as the brand's own names) was: what tells adjacent content words. A text
+    of unknown language is identified first ("fine" is a stop word in Italian only)."""
+    if language is None:
+        from models.sentiment.language import detect
+
+        language = detect(text)
     stop = stop_words(language)
     ignored = {fold(w) for w in ignore}
     found = [w.casefold() for w in _TOKEN.findall(_NOISE.sub(" ", text))]
-    return [w for w in found if fold(w) not in stop and fold(w) not in ignored]
+    return [None if fold(w) in stop or fold(w) in ignored else w for w in found]
+
+
+def words(text: str, language: str | None = None, ignore: Iterable[str] = ()) -> list[str]:
+    """The content words of a text in reading order, casefolded."""
+    return [w for w in reading(text, language, ignore) if w]
 
 
 def names(ignore: Iterable[str]) -> frozenset[str]:

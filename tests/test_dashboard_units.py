@@ -59,6 +59,17 @@ def test_topics_find_what_many_mentions_share():
     assert topics.top_topics([], [], ignore=[]).empty
 
 
+def test_topics_are_content_words_and_app_and_appli_are_one():
+    texts = [f"Parkeo app crashed again, order {i}" for i in range(3)]
+    texts += [f"l'appli plante encore, commande {i}" for i in range(3)]
+    texts += [f"unrelated words here {w}" for w in "abcdefgh"]
+    languages = ["en"] * 3 + ["fr"] * 3 + ["en"] * 8
+    found = topics.top_topics(texts, ["negative"] * 14, ["Parkeo"], languages=languages)
+    rows = dict(zip(found["topic"], found["mentions"], strict=True))
+    assert rows["app / appli"] == 6  # one term, whatever the language
+    assert not {"again", "encore", "here", "parkeo"} & set(" ".join(rows).split())
+
+
 def test_password_hash_round_trip():
     encoded = hash_password("correct horse battery")
     assert ":" in encoded and "$" not in encoded

@@ -108,10 +108,11 @@ def response_times(
 def recent_texts(
     engine: Engine, brands: Sequence[str], start: datetime, end: datetime, limit: int = 4000
 ) -> pd.DataFrame:
-    """The newest texts of the period with their label: the sample topics are drawn from."""
+    """The newest texts of the period with their label and language: the sample topics are
+    drawn from."""
     view = View()
     query = (
-        select(M.c.text, view.label.label("label"))
+        select(M.c.text, M.c.language, view.label.label("label"))
         .select_from(view.joined(responses=False))
         .where(M.c.brand.in_(brands), *in_period(start, end))
         .order_by(M.c.created_at.desc())

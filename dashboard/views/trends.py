@@ -173,7 +173,8 @@ def top_topics(
     """Topics of the latest mentions and how many were read: cached with the sample, so a
     filter change elsewhere on the page does not tokenise thousands of texts again."""
     sample = queries.recent_texts(context.engine_for(url), brands, start, end)
-    found = topics.top_topics(sample["text"].tolist(), sample["label"].tolist(), list(names))
+    found = topics.top_topics(sample["text"].tolist(), sample["label"].tolist(), list(names),
+                              languages=sample["language"].tolist())
     return found, len(sample)
 
 

@@ -24,18 +24,22 @@ from monitor.storage.tables import (
     Sentiment,
 )
 
+LOW_RATING = 2
+
 
 def complaints(
     conn: Connection, brand: str, start: datetime, end: datetime, limit: int
 ) -> list[Complaint]:
-    """The brand's complaints (or negative mentions: the complaint flag misses some) published
-    in [start, end), the most recent ``limit`` of them, oldest first."""
+    """The brand's complaints published in [start, end), the most recent ``limit`` of them,
+    oldest first: flagged so, negative (the complaint flag misses some), or rated one or two
+    stars (a short review's words may say little, its stars say it)."""
     query = (
         select(Mention.id, Mention.created_at, Mention.author, Mention.language, Mention.text,
                Mention.url, Mention.source, Mention.rating, Sentiment.label, Sentiment.score)
         .join(Sentiment, Sentiment.mention_id == Mention.id)
         .where(Mention.brand == brand, Mention.created_at >= start, Mention.created_at < end,
-               or_(Sentiment.is_complaint.is_(True), Sentiment.label == "negative"))
+               or_(Sentiment.is_complaint.is_(True), Sentiment.label == "negative",
+                   Mention.rating <= LOW_RATING))
         .order_by(Mention.created_at.desc())
         .limit(limit)
     )

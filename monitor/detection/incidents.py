@@ -44,20 +44,35 @@ MAX_BASELINE = 20000
 CLUSTER_TESTS = 10
 """Groups tested per window, as the false alarms per month are spread over them."""
 BACKGROUND = 2000
+USUAL_SHARE = 0.5
+
+
+def burst_similarity(similarity: float, usual_share: float) -> float:
+    """How alike complaints must be in a burst, from the share of the window's complaints the
+    stream's usual rate accounts for: ``similarity`` while half of them are usual, lower as
+    fewer are. Where nearly all are extra (six in three hours on a stream of two a day), short
+    complaints in several languages that say the same thing in different words ("werkt niet",
+    "crashes again") are one group, however little their embeddings overlap."""
+    return similarity * min(1.0, usual_share / USUAL_SHARE)
 
 
 def scopes(conn: Connection, brand: Brand, now: datetime) -> list[Scope]:
     """The configured window at the usual similarity, and every window in which the brand's
-    complaints (on all sources, or on one) are far above their own rate at the burst one."""
+    mentions or complaints (on all sources, or on one) are far above their own rate at a burst
+    one (mentions too: the model may read a one-star "werkt niet" as no complaint)."""
     rule = brand.alerts.incidents
     usual = timedelta(minutes=rule.window_minutes)
     windows = sorted({usual, *rates.WINDOWS})
     history = timedelta(hours=brand.alerts.volume.baseline_hours)
-    judged = [j for j in rates.judge(conn, brand.name, now, windows, history)
-              if j.measure == "complaints"]
-    threshold = rates.alpha(rule.sensitivity, len({j.source for j in judged}), 1, windows)
-    bursting = {j.window for j in judged if j.p_value < threshold and j.count >= rule.min_size}
-    found = [Scope(w, rule.burst_similarity, True) for w in windows if w in bursting]
+    judged = rates.judge(conn, brand.name, now, windows, history)
+    threshold = rates.alpha(rule.sensitivity, len({j.source for j in judged}), windows=windows)
+    bursting: dict[timedelta, float] = {}
+    for j in judged:
+        if j.p_value < threshold and j.count >= rule.min_size:
+            usual_share = j.expected / j.count
+            bursting[j.window] = min(bursting.get(j.window, 1.0), usual_share)
+    found = [Scope(w, burst_similarity(rule.burst_similarity, bursting[w]), True)
+             for w in windows if w in bursting]
     if usual not in bursting:
         found.insert(0, Scope(usual, rule.similarity, False))
     return found

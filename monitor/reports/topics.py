@@ -4,22 +4,22 @@ its heaviest terms.
 Cheap, deterministic and explainable, which suits a weekly report: marketing reads the terms, not
 an embedding. k-means deliberately over-splits (one cluster per phrasing); clusters whose centroids
 share vocabulary are then merged, so one cause written several ways counts once. The previous
-week's complaints are assigned to this week's topics to give each its trend.
+week's complaints are assigned to this week's topics to give each its trend. Terms are those of
+the one term engine (:mod:`monitor.terms`), as in incident titles and the dashboard's topics.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 from scipy.sparse import spmatrix
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
-from stop_words import LANGUAGE_MAPPING, get_stop_words
+
+from monitor import terms
 
 MAX_TOPICS = 6
 MAX_CLUSTERS = 12
@@ -27,8 +27,6 @@ MERGE_DISTANCE = 0.8
 NAME_TERMS = 3
 SAMPLE = 1500
 MIN_SIMILARITY = 0.2
-_NOISE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@\w+", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +51,16 @@ class Topic:
         return " · ".join(self.terms)
 
 
-@cache
-def _stop_words(language: str) -> frozenset[str]:
-    name = LANGUAGE_MAPPING.get(language)
-    return frozenset(w.casefold() for w in get_stop_words(name)) if name else frozenset()
+def _analyzer(
+    exclude: frozenset[str], vocabulary: terms.Vocabulary
+) -> Callable[[Document], list[str]]:
+    """A document's term keys (:mod:`monitor.terms`: content words of its language, one key
+    for "app" and "appli"), the names in ``exclude`` left out."""
+    def keys(doc: Document) -> list[str]:
+        found = [vocabulary.add(w) for w in terms.words(doc.text, doc.language, exclude)]
+        return [vocabulary.canonical(k) for k in found]
 
-
-def _analyzer(stop: frozenset[str]) -> Callable[[str], list[str]]:
-    def words(body: str) -> list[str]:
-        return [w for w in _WORD.findall(_NOISE.sub(" ", body).casefold()) if w not in stop]
-
-    return words
+    return keys
 
 
 def _centroids(matrix: spmatrix, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,9 +91,10 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.where(norms == 0, 1, norms)
 
 
-def _name(centroid: np.ndarray, vocabulary: np.ndarray) -> tuple[str, ...]:
+def _name(centroid: np.ndarray, keys: np.ndarray, vocabulary: terms.Vocabulary
+          ) -> tuple[str, ...]:
     order = np.argsort(-centroid, kind="stable")[:NAME_TERMS]
-    return tuple(str(vocabulary[i]) for i in order if centroid[i] > 0)
+    return tuple(vocabulary.display(str(keys[i]), 1) for i in order if centroid[i] > 0)
 
 
 def find_topics(
@@ -105,17 +103,17 @@ def find_topics(
     """The largest complaint topics of the week, and how many complaints fell outside them."""
     if not current:
         return [], 0
-    languages = {d.language for d in current if d.language} | {"en"}
-    stop = frozenset(exclude).union(*(_stop_words(lang) for lang in languages))
-    vectorizer = TfidfVectorizer(analyzer=_analyzer(stop), sublinear_tf=True)
+    words = terms.Vocabulary()
+    vectorizer = TfidfVectorizer(analyzer=_analyzer(terms.names(exclude), words),
+                                 sublinear_tf=True)
     try:
-        matrix = vectorizer.fit_transform([d.text for d in current])
+        matrix = vectorizer.fit_transform(current)
     except ValueError:  # nothing but stop words and handles
         return [], len(current)
     labels, unit = _clusters(matrix)
     earlier = np.zeros(len(unit), dtype=int)
     if previous:
-        sims = np.asarray(vectorizer.transform([d.text for d in previous]) @ unit.T)
+        sims = np.asarray(vectorizer.transform(previous) @ unit.T)
         for cluster, sim in zip(sims.argmax(axis=1), sims.max(axis=1), strict=True):
             if sim >= MIN_SIMILARITY:
                 earlier[cluster] += 1
@@ -125,8 +123,8 @@ def find_topics(
     for cluster in range(len(unit)):
         members = np.flatnonzero(labels == cluster)
         example = members[np.argmax(closeness[members, cluster])]
-        terms = _name(unit[cluster], vocabulary)
-        topics.append(Topic(terms, len(members), int(earlier[cluster]), current[example]))
+        named = _name(unit[cluster], vocabulary, words)
+        topics.append(Topic(named, len(members), int(earlier[cluster]), current[example]))
     topics.sort(key=lambda t: (-t.count, t.terms))
     shown = topics[:MAX_TOPICS]
     return shown, len(current) - sum(t.count for t in shown)
