@@ -41,7 +41,8 @@ def readme_table(plugins: list[SourcePlugin]) -> str:
         env = _code(p.credentials) or "none"
         if p.optional_credentials:
             env += f", optional {_code(p.optional_credentials)}"
-        rows.append(f"| `{p.name}` | {p.summary} | {env} |")
+        reads = f"{p.summary} ([docs]({p.link}))" if p.link else p.summary
+        rows.append(f"| `{p.name}` | {reads} | {env} |")
     return "\n".join(rows)
 
 

@@ -284,12 +284,16 @@ def test_every_builtin_plugin_is_documented():
 
 
 def test_every_command_and_setting_is_documented():
+    """Commands in README's table; settings (environment) in README or docs/; the options of
+    every source, and every source setting, in the example config."""
     readme = _read("README.md")
     commands = next(a for a in build_parser()._actions if a.dest == "command").choices
     missing = [name for name in commands if f"| `{name}" not in readme]
     assert not missing, f"commands missing from README's table: {missing}"
+    docs = readme + "".join(p.read_text(encoding="utf-8") for p in ROOT.glob("docs/*.md"))
     variables = [f.alias for f in Settings.model_fields.values() if f.alias]
-    assert not [v for v in variables if f"`{v}`" not in readme]
+    undocumented = [v for v in variables if f"`{v}`" not in docs]
+    assert not undocumented, f"settings in neither README.md nor docs/: {undocumented}"
     example = _read("vigie.example.yaml")
     config = VigieConfig.model_json_schema()
     source_settings = config["$defs"]["SourceConfig"]["properties"]

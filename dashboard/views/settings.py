@@ -129,6 +129,7 @@ def catalog(cfg: VigieConfig) -> None:
                 "reads": [s.summary for s in states],
                 "credentials": [", ".join(s.credentials) or "none" for s in states],
                 "origin": [s.origin for s in states],
+                "link": [s.link for s in states],
             }
         ),
         hide_index=True,
@@ -138,6 +139,7 @@ def catalog(cfg: VigieConfig) -> None:
             "reads": st.column_config.TextColumn("Reads", width="large"),
             "credentials": "Environment variables",
             "origin": "Provided by",
+            "link": st.column_config.LinkColumn("Documentation", display_text="docs"),
         },
     )
 

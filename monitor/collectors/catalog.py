@@ -26,6 +26,7 @@ class SourceState:
     credentials: tuple[str, ...]
     missing: tuple[str, ...]
     origin: str
+    link: str | None = None
 
 
 def source_states(config: VigieConfig, credentials: Credentials | None) -> list[SourceState]:
@@ -42,7 +43,9 @@ def source_states(config: VigieConfig, credentials: Credentials | None) -> list[
         else:
             state = "missing credentials" if missing else "enabled"
         states.append(
-            SourceState(name, state, plugin.summary, plugin.credentials, missing, plugin.origin)
+            SourceState(
+                name, state, plugin.summary, plugin.credentials, missing, plugin.origin, plugin.link
+            )
         )
     return states
 
