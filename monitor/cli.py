@@ -58,9 +58,10 @@ def _run(args: argparse.Namespace) -> None:
 def _pipeline(args: argparse.Namespace, clock: Clock, only: str | None = None) -> Pipeline:
     settings = Settings()
     config = load_config(args.config)
+    collectors = build_collectors(config, only)  # a config error stops before the database
     engine = _open_db(settings)
     log.info("database: %s", redacted(settings.db_url))
-    return Pipeline(engine, config, settings, clock, build_collectors(config, only))
+    return Pipeline(engine, config, settings, clock, collectors)
 
 
 def _dashboard_url(config_path: Path | None) -> str | None:

@@ -40,8 +40,15 @@ class ConfigError(Exception):
     """A configuration problem, worded for the person who edits the file."""
 
 
+# Upper bounds on every number, so what `check` accepts `run` can compute with (an interval of
+# 1e400 seconds or a window of 1e20 minutes used to pass `check` and break every cycle).
+BIG = 10**12
+WEEK_MINUTES, WEEK_SECONDS = 7 * 24 * 60, 7 * 24 * 3600
+MONTH_HOURS, YEAR_HOURS = 31 * 24, 366 * 24
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 Sensitivity = Literal["fewer", "balanced", "more"] | Annotated[float, Field(gt=0, le=1000)]
@@ -52,11 +59,11 @@ class SpreadingRule(_Strict):
     """When a single complaint counts as spreading: its forecast crosses ``threshold`` reshares
     within ``warn_hours`` (warned before it does), or it already gains ``reshares_per_hour``."""
 
-    reshares_per_hour: float = Field(20.0, gt=0)
-    min_reshares: int = Field(10, ge=0)
+    reshares_per_hour: float = Field(20.0, gt=0, le=BIG)
+    min_reshares: int = Field(10, ge=0, le=BIG)
     negative_only: bool = True
-    threshold: int = Field(1000, gt=0)
-    warn_hours: float = Field(6.0, gt=0)
+    threshold: int = Field(1000, gt=0, le=BIG)
+    warn_hours: float = Field(6.0, gt=0, le=MONTH_HOURS)
 
 
 class VolumeRule(_Strict):
@@ -64,11 +71,11 @@ class VolumeRule(_Strict):
     (learnt over ``baseline_hours``), ``factor`` times the usual and ``min_count`` or more, in the
     ``window_minutes`` window or in 1, 3 or 12 hours."""
 
-    window_minutes: int = Field(10, gt=0)
-    baseline_hours: int = Field(672, gt=0)
-    factor: float = Field(3.0, gt=1)
-    min_count: int = Field(5, ge=1)
-    cooldown_minutes: int = Field(60, ge=0)
+    window_minutes: int = Field(10, gt=0, le=WEEK_MINUTES)
+    baseline_hours: int = Field(672, gt=0, le=YEAR_HOURS)
+    factor: float = Field(3.0, gt=1, le=1000)
+    min_count: int = Field(5, ge=1, le=BIG)
+    cooldown_minutes: int = Field(60, ge=0, le=WEEK_MINUTES)
     sensitivity: Sensitivity = "balanced"
 
 
@@ -77,12 +84,12 @@ class IncidentRule(_Strict):
 
     similarity: float = Field(0.45, gt=0, lt=1)
     burst_similarity: float = Field(0.3, gt=0, lt=1)
-    window_minutes: int = Field(60, gt=0)
-    baseline_hours: int = Field(24, gt=0)
-    min_size: int = Field(6, ge=2)
-    min_authors: int = Field(5, ge=1)
+    window_minutes: int = Field(60, gt=0, le=WEEK_MINUTES)
+    baseline_hours: int = Field(24, gt=0, le=YEAR_HOURS)
+    min_size: int = Field(6, ge=2, le=BIG)
+    min_authors: int = Field(5, ge=1, le=BIG)
     sensitivity: Sensitivity = "balanced"
-    close_after_hours: float = Field(12.0, gt=0)
+    close_after_hours: float = Field(12.0, gt=0, le=MONTH_HOURS)
 
 
 class RiskRule(_Strict):
@@ -90,8 +97,8 @@ class RiskRule(_Strict):
 
     alert: float = Field(0.75, gt=0, le=1)
     high: float = Field(0.85, gt=0, le=1)
-    reach_followers: int = Field(100_000, gt=1)
-    unanswered_minutes: float = Field(120.0, gt=0)
+    reach_followers: int = Field(100_000, gt=1, le=BIG)
+    unanswered_minutes: float = Field(120.0, gt=0, le=WEEK_MINUTES)
 
 
 Severity = Literal["info", "warning", "high", "critical"]
@@ -213,8 +220,8 @@ class BrandAlerts(_Strict):
     volume: VolumeRule = Field(default_factory=VolumeRule)
     incidents: IncidentRule = Field(default_factory=IncidentRule)
     risk: RiskRule = Field(default_factory=RiskRule)
-    cooldown_minutes: float = Field(0.0, ge=0)
-    escalation_factor: float = Field(2.0, gt=1)
+    cooldown_minutes: float = Field(0.0, ge=0, le=WEEK_MINUTES)
+    escalation_factor: float = Field(2.0, gt=1, le=1000)
     quiet_hours: QuietHours | None = None
     replies: dict[str, str] = Field(default_factory=dict)
     statements: dict[str, str] = Field(default_factory=dict)
@@ -269,18 +276,18 @@ class Brand(_Strict):
 class SourceConfig(BaseModel):
     """Schedule of one source; any other key is an option of that source's collector."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     enabled: bool = True
-    interval_seconds: float = Field(300.0, gt=0)
-    jitter_seconds: float = Field(0.0, ge=0)
-    max_backoff_seconds: float = Field(3600.0, gt=0)
-    silent_after_intervals: int = Field(6, ge=0)  # 0: never raise a "silent" alert
+    interval_seconds: float = Field(300.0, gt=0, le=WEEK_SECONDS)
+    jitter_seconds: float = Field(0.0, ge=0, le=WEEK_SECONDS)
+    max_backoff_seconds: float = Field(3600.0, gt=0, le=WEEK_SECONDS)
+    silent_after_intervals: int = Field(6, ge=0, le=10_000)  # 0: never raise a "silent" alert
 
 
 class ScoringConfig(_Strict):
     model: str | None = None
-    batch_size: int = Field(256, gt=0)
+    batch_size: int = Field(256, gt=0, le=100_000)
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -298,7 +305,7 @@ class ReportsConfig(_Strict):
     day: Literal[WEEKDAYS] = "monday"  # type: ignore[valid-type]
     time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     timezone: TimeZoneName = "UTC"
-    sla_minutes: int = Field(60, gt=0)
+    sla_minutes: int = Field(60, gt=0, le=WEEK_MINUTES)
     recipients: dict[str, EmailList] = Field(default_factory=dict)
 
     @property
@@ -357,14 +364,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), alias="VIGIE_DATA_DIR")
     config_path: Path | None = Field(None, alias="VIGIE_CONFIG")
     smtp_host: str | None = Field(None, alias="SMTP_HOST")
-    smtp_port: int = Field(587, alias="SMTP_PORT")
+    smtp_port: int = Field(587, ge=1, le=65535, alias="SMTP_PORT")
     smtp_user: str | None = Field(None, alias="SMTP_USER")
     smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
     smtp_security: Literal["starttls", "ssl", "none"] = Field("starttls", alias="SMTP_SECURITY")
     smtp_from: str = Field("Vigie <vigie@localhost>", alias="SMTP_FROM")
-    smtp_timeout: float = Field(10.0, alias="SMTP_TIMEOUT")
+    smtp_timeout: float = Field(10.0, gt=0, le=600, alias="SMTP_TIMEOUT")
     dashboard_password_hash: SecretStr | None = Field(None, alias="VIGIE_DASHBOARD_PASSWORD_HASH")
-    alert_lease_seconds: float = Field(60.0, gt=0, alias="VIGIE_ALERT_LEASE_SECONDS")
+    alert_lease_seconds: float = Field(60.0, gt=0, le=86_400, alias="VIGIE_ALERT_LEASE_SECONDS")
     # Comma-separated: names the dashboard is reached by (besides localhost and dashboard_url's),
     # and reverse proxies whose X-Forwarded-For names the real client (docs/dashboard.md).
     dashboard_hosts: str = Field("", alias="VIGIE_DASHBOARD_HOSTS")
@@ -427,8 +434,12 @@ def load_config(path: Path | str | None = None) -> VigieConfig:
         raise ConfigError(f"{path}: no such file (copy vigie.example.yaml to vigie.yaml)")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start} is not)") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping with a 'brands' key")
     try:

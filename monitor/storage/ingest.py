@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +16,10 @@ from sqlalchemy import Connection, Insert, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.mentions import Answer, Batch, MentionIn, Stream
-from monitor.storage.normalise import clean_text
+from monitor.storage.normalise import SOURCE_CHARS, clean_id, clean_url, normalised
 from monitor.storage.tables import CollectorState, EngagementSnapshot, Mention, Response
 
 CHUNK = 1000
-MAX_TEXT = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +42,9 @@ def _row(m: MentionIn, collected_at: datetime) -> dict[str, Any]:
         "external_id": m.external_id,
         "brand": m.brand,
         "url": m.url,
-        "author": clean_text(m.author, 256) or None,
+        "author": m.author,
         "author_followers": m.author_followers,
-        "text": clean_text(m.text, MAX_TEXT),
+        "text": m.text,
         "language": m.language,
         "rating": m.rating,
         "created_at": m.created_at,
@@ -92,8 +91,10 @@ def _snapshots(mentions: Iterable[MentionIn], ids: dict[tuple[str, str], int]) -
 def store_mentions(
     conn: Connection, mentions: Sequence[MentionIn], collected_at: datetime
 ) -> StoreResult:
-    """Insert new mentions, skip known ones, append every engagement snapshot given."""
+    """Insert new mentions, skip known ones, append every engagement snapshot given. Every field
+    is made storable first (``normalised``): the returned ids use the cleaned keys."""
     table = Mention.__table__
+    mentions = [normalised(m) for m in mentions]
     unique = {(m.source, m.external_id): m for m in mentions}
     new, ids = 0, {}
     items = list(unique.values())
@@ -160,7 +161,8 @@ def record_answers(conn: Connection, answers: Sequence[Answer], now: datetime) -
     """
     firsts: dict[tuple[str, str], Answer] = {}
     for a in sorted(answers, key=lambda a: a.answered_at, reverse=True):
-        firsts[(a.source, a.external_id)] = a
+        key = (clean_id(a.source, SOURCE_CHARS) or "", clean_id(a.external_id) or "")
+        firsts[key] = replace(a, url=clean_url(a.url))
     ids = _ids_for(conn, list(firsts)) if firsts else {}
     if not ids:
         return 0
