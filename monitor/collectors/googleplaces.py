@@ -42,7 +42,7 @@ class GooglePlacesOptions(SourceOptions):
     place_ids: list[str] = Field(min_length=1)
     language: str | None = None
     api_url: str = "https://maps.googleapis.com"
-    queries_per_second: int = Field(10, gt=0)
+    queries_per_second: int = Field(10, gt=0, le=1000)
 
 
 class GooglePlacesCollector(ApiCollector):

@@ -39,10 +39,10 @@ class GraphOptions(SourceOptions):
     api_url: str = GraphAPI.GRAPH_URL
     version: str = Field("v21.0", pattern=r"^v\d+\.\d+$")
     page_size: int = Field(50, gt=0, le=100)
-    post_hours: float = Field(72.0, ge=0)
-    posts_max: int = Field(25, ge=0)
+    post_hours: float = Field(72.0, ge=0, le=24 * 366)
+    posts_max: int = Field(25, ge=0, le=1000)
     usage_limit_percent: float = Field(90.0, gt=0, le=100)
-    usage_hold_minutes: float = Field(30.0, gt=0)
+    usage_hold_minutes: float = Field(30.0, gt=0, le=24 * 60)
 
 
 def graph_time(value: str) -> datetime:
