@@ -339,6 +339,8 @@ def ig_comments(seen: Seen) -> Reply:
         for j in range(10)
     ]
     return Reply.json({"data": comments})
+
+
 def _thread(brand: int, video: str, j: int) -> dict[str, Any]:
     comment = {
         "id": f"b{brand}{video}c{j}",
@@ -373,6 +375,13 @@ def youtube(seen: Seen) -> Reply:
             for v in range(VIDEOS)
         ]
         return Reply.json({"items": items})
+    if seen.path.endswith("/videos"):
+        snippet = {"publishedAt": f"{NOW:%Y-%m-%dT%H:%M:%SZ}", "title": "video"}
+        stats = {"viewCount": "100", "likeCount": "3", "commentCount": str(PER_PAGE)}
+        ids = (seen.param("id") or "").split(",")
+        return Reply.json(
+            {"items": [{"id": v, "snippet": snippet, "statistics": stats} for v in ids]}
+        )
     video = seen.param("videoId") or f"b{_brand_of(seen.param('allThreadsRelatedToChannelId'))}"
     brand = _brand_of(video.split("v")[0])
     return Reply.json({"items": [_thread(brand, video, j) for j in range(PER_PAGE)]})
@@ -459,6 +468,7 @@ def routes(server: ReplayServer, brands: int) -> None:
             server.add("GET", f"{GRAPH}/{17000 + b}m{j}/comments", ig_comments)
     server.add("GET", "/youtube/v3/search", youtube)
     server.add("GET", "/youtube/v3/commentThreads", youtube)
+    server.add("GET", "/youtube/v3/videos", youtube)
     server.add("GET", "/hn/api/v1/search_by_date", hackernews)
     server.add("GET", "/maps/api/place/details/json", places)
 

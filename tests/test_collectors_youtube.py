@@ -20,6 +20,7 @@ from tests.support import shared_path
 
 THREADS = "/youtube/v3/commentThreads"
 SEARCH = "/youtube/v3/search"
+VIDEOS = "/youtube/v3/videos"
 CHANNEL = "UCa-vrCLQHviTOVnEKDOdetQ"  # the channel of the "all threads related to" recording
 VIDEO = "F1UP7wRCPH8"  # the video of the paged recording
 BRAND = Brand(name="Surfline", keywords=["surfing"], exclusions=["kitesurfing"])
@@ -35,6 +36,19 @@ def found_videos() -> dict[str, Any]:
     body = recording("search", "search_by_keywords_p1.json")
     body["items"][0]["id"]["videoId"] = VIDEO
     return body
+
+
+def videos_route(seen: Seen) -> Reply:
+    """``videos.list``: the recorded search results asked for, with counts (as strings)."""
+    wanted = (seen.param("id") or "").split(",")
+    items = []
+    for i, found in enumerate(found_videos()["items"]):
+        if found["id"]["videoId"] in wanted:
+            stats = {"viewCount": str(1000 * (i + 1)), "likeCount": str(i), "commentCount": "5"}
+            items.append(
+                {"id": found["id"]["videoId"], "snippet": found["snippet"], "statistics": stats}
+            )
+    return Reply.json({"kind": "youtube#videoListResponse", "items": items})
 
 
 def threads_route(refreshed: dict[str, Any] | None = None) -> Any:
@@ -77,11 +91,13 @@ def test_ingests_channel_and_found_videos_and_meters_the_units(engine):
     with serving() as server:
         server.add("GET", SEARCH, Reply.json(found_videos()))
         server.add("GET", THREADS, threads_route(fresh))
+        server.add("GET", VIDEOS, videos_route)
         made = collector(server)
         first = collect_once(engine, made, NOW)
         collect_once(engine, made, NOW + timedelta(minutes=5), force=True)
         searches = server.requests_to(SEARCH)
         lists = server.requests_to(THREADS)
+        counted = server.requests_to(VIDEOS)
     assert len(searches) == 1  # the second run is within search_every_minutes
     assert searches[0].param("q") == "surfing" and searches[0].param("type") == "video"
     assert searches[0].param("key") is None  # the key goes in a header, never in a URL
@@ -101,6 +117,11 @@ def test_ingests_channel_and_found_videos_and_meters_the_units(engine):
             .where(Mention.external_id == "UgyWeTdgc4sc1xgmbld4AaABAg")
             .order_by(EngagementSnapshot.id)
         ).all()
+        views = conn.execute(
+            select(EngagementSnapshot.views, EngagementSnapshot.replies)
+            .join(Mention, Mention.id == EngagementSnapshot.mention_id)
+            .where(Mention.external_id == f"video:{VIDEO}")
+        ).all()
         day = f"d{NOW.astimezone(QUOTA_ZONE):%y%m%d}"
         units = load_usage(conn, "youtube", day)[0]
     comment = rows["Ugy4OzAuz5uJuFt3FH54AaABAg"]
@@ -109,9 +130,10 @@ def test_ingests_channel_and_found_videos_and_meters_the_units(engine):
     assert comment.author == "el bojo loco" and comment.thread_id == comment.external_id
     assert rows[f"video:{VIDEO}"].url == f"https://www.youtube.com/watch?v={VIDEO}"
     assert [tuple(x) for x in likes] == [(0, 0), (7, 0)]  # re-polled by id on the second run
-    # search 100 + channel 1 + video 2 pages + 2 other videos; then channel + 3 videos + refresh
-    calls = len(lists)
-    assert units == 100 + calls
+    # one videos.list a run for the 3 videos followed: views and comment counts as snapshots
+    assert [len(c.param("id").split(",")) for c in counted] == [3, 3]
+    assert [tuple(v) for v in views] == [(1000, 5), (1000, 5)]
+    assert units == 100 + len(lists) + len(counted)  # a search is 100, any list call 1
 
 
 def test_replies_by_the_brands_channel_mark_the_thread_answered(engine):

@@ -3,7 +3,8 @@
 Per run: every comment thread on the brand's own channel (``allThreadsRelatedToChannelId``), the
 brand's videos found by search (``search.list``, at most every ``search_every_minutes``: it costs
 100 units) with their comment threads, then fresh like and reply counts of recent threads
-(``commentThreads.list id=…``, 50 per request). Threads come newest first and each listing resumes
+(``commentThreads.list id=…``) and the views, likes and comment counts of the videos followed
+(``videos.list``), 50 per request. Threads come newest first and each listing resumes
 through :func:`~monitor.collectors.paging.sweep` on the top comment's time. Replies written by the
 brand's channel (``channel_id``) are not mentions: they mark the comment they answer as answered.
 
@@ -43,7 +44,7 @@ from monitor.plugins import SourcePlugin
 SOURCE = "youtube"
 PAGE = 100
 IDS_PER_CALL = 50
-COST = {"commentThreads.list": 1, "search.list": 100}
+COST = {"commentThreads.list": 1, "search.list": 100, "videos.list": 1}
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
@@ -174,6 +175,7 @@ class YouTubeCollector(ApiCollector):
         for name in [k for k in state if k.startswith("video:") and k not in videos.posts]:
             del state[name]  # a video no longer followed: its position goes too
         yield from self._refresh(state, tracked, seen, now)
+        yield from self._video_counts(videos, {**state, "tracked": dict(tracked.posts)}, now)
 
     def _search_due(self, state: dict[str, Any], now: datetime) -> bool:
         last = state.get("searched_at")
@@ -244,8 +246,23 @@ class YouTubeCollector(ApiCollector):
         low = text.casefold()
         return any(x.casefold() in low for x in self.watch.exclusions)
 
+    def _video_counts(self, videos: Tracked, state: Json, now: datetime) -> Iterator[Batch]:
+        """Engagement of the videos followed (a complaint video spreads too): 1 unit per 50."""
+        for ids in chunks([v.removeprefix("video:") for v in videos.posts], IDS_PER_CALL):
+            body = self._api(
+                "videos.list",
+                self.client.videos.list,
+                parts="snippet,statistics",
+                video_id=",".join(ids),
+            )
+            found, rejected = read_each(body["items"], partial(self._video, now=now))
+            yield Batch(found, dict(state), rejected=rejected)
+
     def _video(self, raw: Json, now: datetime) -> MentionIn:
-        video, snippet = raw["id"]["videoId"], raw["snippet"]
+        """A video from a search result (``id.videoId``) or ``videos.list`` (``id``, counts)."""
+        ident, snippet = raw["id"], raw["snippet"]
+        video = ident["videoId"] if isinstance(ident, dict) else ident
+        stats = raw.get("statistics")
         text = f"{snippet.get('title') or ''}\n\n{snippet.get('description') or ''}".strip()
         return MentionIn(
             source=SOURCE,
@@ -256,6 +273,7 @@ class YouTubeCollector(ApiCollector):
             url=WATCH.format(video),
             author=snippet.get("channelTitle"),
             thread_id=f"video:{video}",
+            engagement=_video_engagement(stats, now) if stats else None,
         )
 
     def _thread(self, thread: Json, now: datetime) -> tuple[list[MentionIn], list[Answer]]:
@@ -316,6 +334,16 @@ def _thread_at(raw: Json) -> tuple[float, Json]:
     if not (isinstance(raw["id"], str) and isinstance(top["id"], str)):
         raise ValueError("thread without id")
     return parse_time(top["snippet"]["publishedAt"]).timestamp(), raw
+
+
+def _video_engagement(stats: Json, now: datetime) -> Engagement:
+    def count(name: str) -> int | None:
+        value = stats.get(name)
+        return int(value) if value is not None else None  # the API sends counts as strings
+
+    return Engagement(
+        now, likes=count("likeCount"), replies=count("commentCount"), views=count("viewCount")
+    )
 
 
 def _url(thread: Json, comment_id: str) -> str | None:
