@@ -65,7 +65,7 @@ def test_incident_alert_shows_size_examples_chart_and_a_statement(engine, tmp_pa
         },
         {"text": "Encore une amende", "author": "tom", "url": "https://social.example/2"},
         {"text": "PV injustifié", "author": None, "url": "https://social.example@evil.example/3"},
-        {"text": "a fourth one is not shown", "author": "x", "url": None},
+        {"text": "a fourth one is shown", "author": "x", "url": None},
     ]
     details = {"incident_id": incident, "examples": examples, "language": "fr", "count": 23}
     queue(engine, now, f"incident:{incident}", kind="incident", severity="high", details=details)
@@ -79,7 +79,8 @@ def test_incident_alert_shows_size_examples_chart_and_a_statement(engine, tmp_pa
     assert "&lt;b&gt;Amende&lt;/b&gt;" in html and "<b>Amende" not in html
     assert "&lt;i&gt;léa&lt;/i&gt;" in html
     assert "javascript:" not in html and "evil.example" not in html
-    assert "a fourth one" not in plain
+    assert "a fourth one is shown" in plain  # 5 examples: the 4 chosen, then an incident member
+    assert "amende 0" in plain and "amende 3" not in plain
     statement = suggest(BrandAlerts(), "Acme", "fr", statement=True).text
     assert "Suggested statement (fr)" in plain and statement in plain
     assert f"https://vigie.example.test/?incident={incident}" in plain

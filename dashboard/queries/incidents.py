@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,7 +19,6 @@ from dashboard.queries.shared import (
     IM,
     A,
     E,
-    Grain,
     I,
     M,
     R,
@@ -28,9 +27,11 @@ from dashboard.queries.shared import (
     aware,
     latest_engagement,
     mention_columns,
-    time_bucket,
     to_frame,
 )
+from monitor.timebins import binned
+
+MAX_GROWTH_TIMES = 100_000
 
 
 def incidents(
@@ -66,17 +67,18 @@ def incidents(
     return to_frame(engine, query)
 
 
-def incident_growth(engine: Engine, incident_id: int, grain: Grain) -> pd.DataFrame:
-    """Mentions of one incident per time bucket."""
-    bucket = time_bucket(engine, M.c.created_at, grain).label("bucket")
+def incident_growth(engine: Engine, incident_id: int) -> tuple[timedelta, pd.DataFrame]:
+    """Mentions of one incident per bin, bins fitting its length (see monitor.timebins)."""
     query = (
-        select(bucket, func.count().label("mentions"))
+        select(M.c.created_at)
         .select_from(IM.join(M, M.c.id == IM.c.mention_id))
         .where(IM.c.incident_id == incident_id)
-        .group_by(literal_column("bucket"))
-        .order_by(literal_column("bucket"))
+        .limit(MAX_GROWTH_TIMES)
     )
-    return as_utc(to_frame(engine, query), "bucket")
+    with engine.connect() as conn:
+        width, bins = binned(list(conn.execute(query).scalars()))
+    frame = pd.DataFrame(bins, columns=["bucket", "mentions"])
+    return width, as_utc(frame, "bucket")
 
 
 def incident_languages(engine: Engine, incident_id: int) -> pd.DataFrame:

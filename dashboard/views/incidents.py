@@ -59,9 +59,8 @@ def summary(row: Mapping[str, Any]) -> None:
 
 
 def growth_chart(incident_id: int, row: Mapping[str, Any]) -> None:
-    span = pd.Timestamp(row["last_seen"]) - pd.Timestamp(row["first_seen"])
-    grain = "hour" if span <= pd.Timedelta(days=3) else "day"
-    growth = context.incident_growth(incident_id, grain)
+    width, growth = context.incident_growth(incident_id)
+    grain = components.duration(width.total_seconds() / 60, suffix="")
     if growth.empty:
         st.caption("No mention is linked to this incident yet.")
         return

@@ -9,11 +9,15 @@ from __future__ import annotations
 import io
 from collections import Counter
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+
+from monitor.display import duration
+from monitor.timebins import binned
 
 SIZE = (6.0, 2.2)
 MIN_SPAN = timedelta(minutes=1)
@@ -46,9 +50,9 @@ def _figure() -> tuple[Figure, Any]:
     return fig, ax
 
 
-def _png(fig: Figure, ax: Any) -> bytes:
+def _png(fig: Figure, ax: Any, right: float = 0.98) -> bytes:
     ax.legend(fontsize=8, frameon=False, loc="upper left")
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.2)  # fixed: tight_layout is slow
+    fig.subplots_adjust(left=0.09, right=right, top=0.95, bottom=0.2)  # fixed: tight_layout is slow
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
@@ -97,13 +101,26 @@ def engagement_png(
 
 
 def growth_png(times: list[datetime], label: str) -> bytes | None:
-    """Cumulative count over time (an incident's complaints)."""
+    """Complaints per bin, bins fitting the incident's length (10 min for a morning outage, a
+    day for a week-long one), and the running total."""
     if not _drawable(times):
         return None
+    width, bins = binned(times)
     fig, ax = _figure()
-    ax.step(times, range(1, len(times) + 1), where="post", color=RED, linewidth=2, label=label)
+    starts = [start for start, _ in bins]
+    ax.bar(starts, [n for _, n in bins], width=width * 0.9, align="edge", color=RED, alpha=0.6,
+           label=f"{label} per {duration(width / timedelta(minutes=1))}")
+    total = ax.twinx()
+    total.spines[["top"]].set_visible(False)
+    total.tick_params(labelsize=8)
+    total.yaxis.set_major_formatter(FuncFormatter(_compact))
+    running = list(accumulate(n for _, n in bins))
+    total.step([*starts, starts[-1] + width], [running[0], *running], where="pre",
+               color=GREY, linewidth=1.5)
+    total.set_ylim(bottom=0)
+    total.set_ylabel("in total", fontsize=8, color=GREY)
     ax.set_ylim(bottom=0)
-    return _png(fig, ax)
+    return _png(fig, ax, right=0.9)
 
 
 def volume_png(times: list[datetime], window_minutes: int, label: str) -> bytes | None:

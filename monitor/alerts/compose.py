@@ -18,7 +18,8 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 
 from monitor.alerts import charts
-from monitor.alerts.view import AlertView, Example, facts
+from monitor.alerts.examples import Example, stars
+from monitor.alerts.view import AlertView, facts
 from monitor.display import printable, safe_url
 
 # 7-bit transfer encodings: no dependency on the server's 8BITMIME, CRLF line ends for SMTP.
@@ -73,13 +74,33 @@ def _plain_quote(text: str) -> list[str]:
     return ["> " + line for line in text.splitlines() or [""]]
 
 
+def _byline(example: Example) -> str:
+    """Who, with their stars, in which language and where: "jan · ★☆☆☆☆ · nl · appstore"."""
+    parts = [example.author, stars(example.rating), example.language, example.source]
+    return " · ".join(str(p) for p in parts if p)
+
+
 def _plain_examples(examples: list[Example]) -> list[str]:
-    lines = ["", "Examples:"]
+    lines = ["", "What people say:"]
     for example in examples:
         lines += _plain_quote(example.text)
-        by = " — " + example.author if example.author else ""
         url = safe_url(example.url)
-        lines.append(f"  {by.strip()} {url or ''}".rstrip())
+        lines.append(f"  — {_byline(example)} {url or ''}".rstrip(" —"))
+    return lines
+
+
+def _plain_changes(view: AlertView) -> list[str]:
+    changes = view.get("changes")
+    if view.revision < 2 or not isinstance(changes, list) or not changes:
+        return []
+    return ["", "What changed since the last email:", *(f"- {c}" for c in changes)]
+
+
+def _plain_replies(view: AlertView) -> list[str]:
+    lines = []
+    for reply in view.replies:
+        what = "statement" if reply.kind == "statement" else "public reply"
+        lines += ["", f"Suggested {what} ({reply.language}), adapt before posting:", reply.text]
     return lines
 
 
@@ -90,15 +111,13 @@ def _plain_alert(view: AlertView) -> list[str]:
     if view.get("text") and view.shape.quote_mention:
         lines += [*_plain_quote(str(view.get("text"))), ""]
     lines += [f"{label}: {value}" for label, value in facts(view)]
+    lines += _plain_changes(view)
     original = safe_url(view.get("url"))
     if original:
         lines.append(f"Original: {original}")
     if view.examples:
         lines += _plain_examples(view.examples)
-    if view.reply:
-        what = "statement" if view.reply.kind == "statement" else "public reply"
-        lines += ["", f"Suggested {what} ({view.reply.language}), adapt before posting:"]
-        lines += [view.reply.text]
+    lines += _plain_replies(view)
     lines += ["", f"Open in Vigie: {view.link}"]
     return lines
 
@@ -184,21 +203,33 @@ def _facts_html(view: AlertView) -> str:
 def _examples_html(examples: list[Example]) -> str:
     if not examples:
         return ""
-    items = "".join(_quote(e.text, e.author or "", safe_url(e.url)) for e in examples)
-    return f'<h3 style="font-size:15px;margin:16px 0 4px">Examples</h3>{items}'
+    items = "".join(_quote(e.text, _byline(e), safe_url(e.url)) for e in examples)
+    return f'<h3 style="font-size:15px;margin:16px 0 4px">What people say</h3>{items}'
+
+
+def _changes_html(view: AlertView) -> str:
+    lines = _plain_changes(view)[2:]
+    if not lines:
+        return ""
+    items = "".join(f"<li>{_e(line[2:])}</li>" for line in lines)
+    return (
+        '<h3 style="font-size:15px;margin:16px 0 4px">What changed since the last email</h3>'
+        f'<ul style="font-size:14px;margin:4px 0;padding-left:20px">{items}</ul>'
+    )
 
 
 def _reply_html(view: AlertView) -> str:
-    if view.reply is None:
-        return ""
-    what = "statement" if view.reply.kind == "statement" else "public reply"
-    return (
-        f'<h3 style="font-size:15px;margin:16px 0 4px">Suggested {what} '
-        f'<span style="color:#666;font-weight:normal">({_e(view.reply.language)}, adapt '
-        "before posting)</span></h3>"
-        f'<div lang="{_e(view.reply.language)}" style="background:#f5f5f5;border-radius:4px;'
-        f'padding:10px 12px;font-size:15px">{_text_html(view.reply.text)}</div>'
-    )
+    parts = []
+    for reply in view.replies:
+        what = "statement" if reply.kind == "statement" else "public reply"
+        parts.append(
+            f'<h3 style="font-size:15px;margin:16px 0 4px">Suggested {what} '
+            f'<span style="color:#666;font-weight:normal">({_e(reply.language)}, adapt '
+            "before posting)</span></h3>"
+            f'<div lang="{_e(reply.language)}" style="background:#f5f5f5;border-radius:4px;'
+            f'padding:10px 12px;font-size:15px">{_text_html(reply.text)}</div>'
+        )
+    return "".join(parts)
 
 
 def _body_html(view: AlertView, chart_cid: str | None) -> str:
@@ -208,6 +239,7 @@ def _body_html(view: AlertView, chart_cid: str | None) -> str:
     if view.get("text") and view.shape.quote_mention:
         parts.append(_quote(str(view.get("text"))))
     parts.append(_facts_html(view))
+    parts.append(_changes_html(view))
     if chart_cid:
         parts.append(
             f'<img src="cid:{_e(chart_cid)}" alt="chart" width="600" '

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from monitor.alerts.escalation import FOOTPRINT, changes, footprint
 from monitor.alerts.rules import RANK
 from monitor.storage.tables import Alert, AlertDelivery
 
@@ -51,9 +52,13 @@ def raise_alert(
     """Queue an alert, in the caller's transaction; True when something new will be sent.
 
     With the same ``dedup_key`` as an existing alert: a not-yet-sent alert is refreshed with the
-    newer figures; a sent one is re-sent as a new revision only when ``metric`` reached
-    ``escalation_factor`` × the metric of the revision that went out.
+    newer figures; a sent one is re-sent as a new revision only when it escalated (see
+    :mod:`monitor.alerts.escalation`): ``metric`` reached ``escalation_factor`` × the metric of
+    the revision that went out, or its incident gained a language, a source or a spreading post.
     """
+    print_ = footprint(conn, details)
+    if print_ is not None:
+        details = {**details, FOOTPRINT: print_}
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = (
         dialect.insert(Alert.__table__)
@@ -91,7 +96,7 @@ def _update_existing(
     now: datetime,
 ) -> bool:
     current = conn.execute(
-        select(Alert.id, Alert.revision, Alert.metric, Alert.status, Alert.severity)
+        select(Alert.id, Alert.revision, Alert.metric, Alert.status, Alert.severity, Alert.details)
         .where(Alert.dedup_key == dedup_key)
         .with_for_update()
     ).one()
@@ -101,8 +106,12 @@ def _update_existing(
         if current.metric is None or metric > current.metric:
             conn.execute(guard.values(**values, status="pending"))
         return False
-    if current.metric is not None and metric < factor * max(current.metric, 1.0):
+    details = values["details"]
+    what = changes(current.metric, metric, factor, (current.details or {}).get(FOOTPRINT),
+                   details.get(FOOTPRINT))
+    if not what:
         return False
+    values["details"] = {**details, "changes": what}
     escalated = conn.execute(
         guard.values(
             **values,

@@ -10,7 +10,10 @@ customers reach them (e.g. "an email at support@example.com").
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from monitor.config import REPLY_FIELDS, BrandAlerts
 
@@ -72,6 +75,8 @@ CONTACTS = {
 }
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?])")
+STATEMENT_SHARE = 0.2
+"""A language holding this share of an incident's mentions gets a statement of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,20 @@ class Reply:
 def base_language(code: str | None) -> str:
     """``fr-BE`` → ``fr``; empty for unknown."""
     return (code or "").replace("_", "-").split("-")[0].strip().lower()
+
+
+def statement_languages(counts: Mapping[str, Any], share: float = STATEMENT_SHARE) -> list[str]:
+    """The languages holding at least ``share`` of the mentions, most spoken first: an incident
+    in Brussels gets its statement in French and in Dutch."""
+    merged: Counter[str] = Counter()
+    total = 0
+    for code, count in counts.items():
+        number = int(count) if isinstance(count, int | float) else 0
+        total += number
+        base = base_language(code)
+        if base and base not in ("?", "und"):
+            merged[base] += number
+    return [lang for lang, n in merged.most_common() if total and n >= share * total]
 
 
 def _pick(candidates: list[str], known: set[str]) -> str:

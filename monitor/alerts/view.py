@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from monitor.alerts.replies import Reply, suggest
+from monitor.alerts.escalation import FOOTPRINT
+from monitor.alerts.examples import Example, examples_for
+from monitor.alerts.replies import Reply, statement_languages, suggest
 from monitor.config import Brand, BrandAlerts, VigieConfig
 from monitor.display import duration
 from monitor.plugins import AlertKind, registry
@@ -32,14 +34,6 @@ MAX_TIMES = 20_000
 VOLUME_HISTORY = timedelta(hours=6)
 
 
-@dataclass(frozen=True, slots=True)
-class Example:
-    text: str
-    author: str | None
-    url: str | None
-    language: str | None
-
-
 @dataclass
 class AlertView:
     """One alert revision, ready to render."""
@@ -55,7 +49,7 @@ class AlertView:
     mention_id: int | None
     details: dict[str, Any]
     link: str
-    reply: Reply | None = None
+    replies: list[Reply] = field(default_factory=list)
     sentiment: tuple[str, float, bool, float] | None = None
     series: list[tuple[datetime, int | None, int | None]] = field(default_factory=list)
     counts: list[datetime] = field(default_factory=list)
@@ -146,7 +140,8 @@ def facts(view: AlertView) -> list[tuple[str, str]]:
     rows: list[tuple[str, str | None]] = [
         ("Author", _author_line(d)),
         ("Source", d.get("source") and str(d["source"])),
-        ("Language", d.get("language") and str(d["language"])),
+        ("Languages", _languages_line(d)),
+        ("Language", None if _languages_line(d) else d.get("language") and str(d["language"])),
         ("Sentiment", sentiment_sentence(view.sentiment)),
         ("Engagement", engagement_sentence(d)),
         ("Forecast", forecast_sentence(d)),
@@ -156,6 +151,15 @@ def facts(view: AlertView) -> list[tuple[str, str]]:
         ("Top terms", _terms_line(d)),
     ]
     return [(label, value) for label, value in rows if value]
+
+
+def _languages_line(d: dict[str, Any]) -> str | None:
+    """"nl 9 · fr 3 · en 2": an incident's languages, most spoken first."""
+    counts = d.get("languages")
+    if not isinstance(counts, dict) or not counts:
+        return None
+    ranked = sorted(counts.items(), key=lambda kv: -(kv[1] if isinstance(kv[1], int) else 0))
+    return " · ".join(f"{lang} {fmt_int(n)}" for lang, n in ranked)
 
 
 def _author_line(d: dict[str, Any]) -> str | None:
@@ -287,25 +291,14 @@ def _brand_times(conn: Connection, brand: str, until: datetime) -> list[datetime
 
 def _incident_details(conn: Connection, incident_id: Any) -> dict[str, Any]:
     row = conn.execute(
-        select(Incident.size, Incident.terms).where(Incident.id == incident_id)
+        select(Incident.size, Incident.terms, Incident.languages).where(Incident.id == incident_id)
     ).first()
     if row is None:
         return {}
-    found: dict[str, Any] = {"similar_count": row.size}
+    found: dict[str, Any] = {"similar_count": row.size, "languages": row.languages or {}}
     if row.terms:
         found["top_terms"] = row.terms
     return found
-
-
-def _examples(details: dict[str, Any]) -> list[Example]:
-    items = details.get("examples")
-    if not isinstance(items, list):
-        return []
-    return [
-        Example(str(e.get("text", "")), e.get("author"), e.get("url"), e.get("language"))
-        for e in items[:3]
-        if isinstance(e, dict) and e.get("text")
-    ]
 
 
 def load_view(conn: Connection, alert: Alert, config: VigieConfig) -> AlertView:
@@ -337,29 +330,39 @@ def load_view(conn: Connection, alert: Alert, config: VigieConfig) -> AlertView:
     incident_id = details.get("incident_id")
     if incident_id is not None:
         extra = _incident_details(conn, incident_id)
-        details.update({k: v for k, v in extra.items() if details.get(k) is None})
+        if not extra.get("languages"):  # counted when the alert was raised
+            extra["languages"] = (details.get(FOOTPRINT) or {}).get("languages") or {}
+        details.update({k: v for k, v in extra.items() if not details.get(k)})
         view.counts = _incident_times(conn, incident_id)
     elif view.shape.chart == "volume":
         view.counts = _brand_times(conn, alert.brand, alert.created_at)
-    view.examples = _examples(details)
-    view.reply = _reply(view, config)
+    view.examples = examples_for(conn, alert.brand, details)
+    view.replies = _replies(view, config)
     return view
 
 
-def _reply(view: AlertView, config: VigieConfig) -> Reply | None:
-    """A reply for a complaint, a statement for an incident; nothing for volume or health."""
+def _replies(view: AlertView, config: VigieConfig) -> list[Reply]:
+    """A reply for a complaint in its language; for an incident a statement in every language
+    that holds a fifth of it (majority first); nothing for volume or health."""
     if view.shape.reply is None:
-        return None
+        return []
     statement = view.shape.reply == "statement"
-    language = view.get("language")
-    if statement and not language and view.examples:
-        language = view.examples[0].language
+    languages: list[str | None] = [view.get("language")]
+    counts = view.get("languages")
+    if statement and isinstance(counts, dict) and statement_languages(counts):
+        languages = list(statement_languages(counts))
+    elif statement and not languages[0] and view.examples:
+        languages = [view.examples[0].language]
     brand = _brand(config, view.brand)
-    return suggest(
-        brand_rules(config, view.brand),
-        view.brand,
-        language,
-        statement=statement,
-        author=None if statement else view.get("author"),
-        fallbacks=brand.languages if brand else [],
-    )
+    found: dict[str, Reply] = {}
+    for language in languages:
+        reply = suggest(
+            brand_rules(config, view.brand),
+            view.brand,
+            language,
+            statement=statement,
+            author=None if statement else view.get("author"),
+            fallbacks=brand.languages if brand else [],
+        )
+        found.setdefault(reply.language, reply)
+    return list(found.values())

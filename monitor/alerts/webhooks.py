@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import apprise
 
+from monitor.alerts.examples import stars
 from monitor.alerts.rules import webhook_key
 from monitor.alerts.view import AlertView, facts
 from monitor.config import BrandAlerts
@@ -60,9 +61,9 @@ def _single(view: AlertView) -> str:
     lines += [f"• {md(label)}: {md(value)}" for label, value in facts(view)]
     for example in view.examples:
         by = f" — {md(example.author, 80)}" if example.author else ""
-        lines.append(f"> {md(example.text, 200)}{by}")
-    if view.reply:
-        lines.append(f"**Suggested reply ({md(view.reply.language)}):** {md(view.reply.text)}")
+        lines.append(f"> {md(example.text, 200)}{by} {stars(example.rating)}".rstrip())
+    for reply in view.replies:
+        lines.append(f"**Suggested {reply.kind} ({md(reply.language)}):** {md(reply.text)}")
     links = [_link(view.link, "Open in Vigie"), _link(view.get("url"), "Original")]
     lines.append(" · ".join(link for link in links if link))
     return "\n".join(lines)
