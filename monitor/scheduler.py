@@ -24,9 +24,11 @@ from monitor.config import Settings, VigieConfig
 from monitor.detection import detect
 from monitor.scoring import load_model, score_pending
 from monitor.storage import rollups
+from monitor.storage.leader import Availability, Leadership
 
 log = logging.getLogger(__name__)
 REPORT_CHECK_MINUTES = 5
+STANDBY_SECONDS = 5.0  # how often a standing-by scheduler looks at the lock
 
 
 @dataclass
@@ -130,7 +132,10 @@ def build_schedule(pipeline: Pipeline, process_every: float) -> schedule.Schedul
 def run_forever(pipeline: Pipeline, process_every: float, stop: threading.Event) -> None:
     """Run all jobs once, then each on its schedule until ``stop`` is set.
 
-    Alerts go out from a sender thread, woken as soon as detection queues one.
+    Only while this process holds the database's scheduler lock (one scheduler per database;
+    another one stands by), and only while the database answers (an outage is waited out with a
+    backoff, then the schema is brought back if it was lost). Alerts go out from a sender thread,
+    woken as soon as detection queues one.
     """
     sched = build_schedule(pipeline, process_every)
     log.info("scheduler started with %d collector(s)", len(pipeline.collectors))
@@ -138,13 +143,25 @@ def run_forever(pipeline: Pipeline, process_every: float, stop: threading.Event)
         pipeline.engine, pipeline.config, pipeline.settings, pipeline.clock
     )
     sender = pipeline.sender.start(stop)
+    lead, database = Leadership(pipeline.engine), Availability(pipeline.engine)
+    started = False
     try:
-        sched.run_all()
         while not stop.is_set():
-            sched.run_pending()
+            wait = database.wait_seconds()
+            if not wait and not lead.ensure():
+                wait = STANDBY_SECONDS
+            if wait:
+                stop.wait(wait)
+                continue
+            if started:
+                sched.run_pending()
+            else:
+                sched.run_all()
+                started = True
             idle = sched.idle_seconds
             stop.wait(min(max(idle if idle is not None else 1.0, 0.05), 1.0))
     finally:
+        lead.release()
         stop.set()
         pipeline.sender.wake()
         sender.join()
