@@ -74,9 +74,9 @@ class BlueskyOptions(SourceOptions):
     search: bool = True
     live: bool = False
     jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
-    live_buffer_max: int = Field(10_000, gt=0)
-    live_idle_timeout_seconds: float = Field(60.0, gt=0)
-    live_backfill_minutes: float = Field(10.0, ge=0)
+    live_buffer_max: int = Field(10_000, gt=0, le=1_000_000)
+    live_idle_timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    live_backfill_minutes: float = Field(10.0, ge=0, le=24 * 60)
 
 
 def default_queries(brand: Brand) -> list[str]:

@@ -35,9 +35,9 @@ class HackerNewsOptions(SourceOptions):
     api_url: str = "https://hn.algolia.com/api/v1"
     queries: list[str] | None = None
     accounts: list[str] = Field(default_factory=list)
-    lookback_minutes: float = Field(10.0, ge=0)
-    track_hours: float = Field(24.0, ge=0)
-    track_max: int = Field(300, ge=0)
+    lookback_minutes: float = Field(10.0, ge=0, le=24 * 60)
+    track_hours: float = Field(24.0, ge=0, le=10**6)
+    track_max: int = Field(300, ge=0, le=100_000)
 
 
 def default_queries(brand: Brand) -> list[str]:

@@ -57,14 +57,14 @@ class YouTubeOptions(SourceOptions):
     channel_id: str | None = None
     search: bool = True
     queries: list[str] | None = None
-    search_every_minutes: float = Field(60.0, gt=0)
-    videos_max: int = Field(20, ge=0)
-    video_hours: float = Field(72.0, ge=0)
+    search_every_minutes: float = Field(60.0, gt=0, le=7 * 24 * 60)
+    videos_max: int = Field(20, ge=0, le=1000)
+    video_hours: float = Field(72.0, ge=0, le=10**6)
     match_comments: bool = False
-    daily_quota_units: int = Field(10_000, gt=0)
-    lookback_minutes: float = Field(10.0, ge=0)
-    track_hours: float = Field(24.0, ge=0)
-    track_max: int = Field(300, ge=0)
+    daily_quota_units: int = Field(10_000, gt=0, le=10**9)
+    lookback_minutes: float = Field(10.0, ge=0, le=24 * 60)
+    track_hours: float = Field(24.0, ge=0, le=10**6)
+    track_max: int = Field(300, ge=0, le=100_000)
 
 
 class YouTubeError(HttpError):
