@@ -194,7 +194,7 @@ class Replay:
             self.clock.current = due
             for collector in self.sources:
                 if polls[collector.key] <= due:
-                    new = self.pipeline.collect(collector)
+                    new = self.pipeline.collect(collector).new
                     self.outcome.polls += 1
                     self.outcome.stored += new
                     pending = pending or new > 0
@@ -214,7 +214,7 @@ class Replay:
             return
         self.clock.current = start - timedelta(microseconds=1)
         for collector in earlier:
-            self.outcome.stored += self.pipeline.collect(collector)
+            self.outcome.stored += self.pipeline.collect(collector).new
         with self.pipeline.engine.begin() as conn:
             for brand in self.pipeline.config.brands:
                 mark_analysed(conn, brand.name, start)
