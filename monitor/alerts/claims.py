@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, select, tuple_, update
 
@@ -46,6 +47,8 @@ class Unit:
     ids: list[int] = field(default_factory=list)
     alerts: list[tuple[int, int]] = field(default_factory=list)
     attempts: int = 0
+    # (alert id, revision) -> that revision's title, severity and details, fixed at release
+    contents: dict[tuple[int, int], dict[str, Any] | None] = field(default_factory=dict)
 
 
 def recover(engine: Engine) -> list[int]:
@@ -92,7 +95,15 @@ def claim(engine: Engine, token: str, now: datetime, lease: float, limit: int) -
         )
         rows = conn.execute(
             select(
-                D.id, D.unit, D.channel, D.target, D.message_id, D.alert_id, D.revision, D.attempts
+                D.id,
+                D.unit,
+                D.channel,
+                D.target,
+                D.message_id,
+                D.alert_id,
+                D.revision,
+                D.attempts,
+                D.content,
             )
             .where(D.claimed_by == token, D.status == "claimed")
             .order_by(D.id)
@@ -103,6 +114,7 @@ def claim(engine: Engine, token: str, now: datetime, lease: float, limit: int) -
         unit = units.setdefault(key, Unit(row.unit, row.channel, row.target, row.message_id or ""))
         unit.ids.append(row.id)
         unit.alerts.append((row.alert_id, row.revision))
+        unit.contents[(row.alert_id, row.revision)] = row.content
         unit.attempts = max(unit.attempts, row.attempts)
     return list(units.values())
 

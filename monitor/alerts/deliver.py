@@ -24,6 +24,7 @@ import uuid
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
@@ -71,22 +72,28 @@ class Pass:
         self.smtp = SmtpSession(settings)
         self.smtp_down: str | None = None
         self.domain = compose.email_domain(settings.smtp_from)
-        self._views: dict[int, AlertView] = {}
-        self._charts: dict[int, bytes | None] = {}
+        self._views: dict[tuple[int, int], AlertView] = {}
+        self._charts: dict[tuple[int, int], bytes | None] = {}
 
     def views(self, unit: Unit) -> list[AlertView]:
-        missing = [a for a, _ in unit.alerts if a not in self._views]
+        """Each alert as the revision this unit carries: its content was fixed at release, so an
+        alert revised since (a restart, a retry) does not lend a later revision's figures."""
+        missing = [key for key in unit.alerts if key not in self._views]
         if missing:
             with Session(self.engine) as session:
-                for alert in session.scalars(select(Alert).where(Alert.id.in_(missing))):
-                    self._views[alert.id] = load_view(session.connection(), alert, self.config)
-        return [self._views[a] for a, _ in unit.alerts if a in self._views]
+                ids = [a for a, _ in missing]
+                alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_(ids)))}
+                for key in missing:
+                    if key[0] in alerts:
+                        alert = as_released(alerts[key[0]], key[1], unit.contents.get(key))
+                        self._views[key] = load_view(session.connection(), alert, self.config)
+        return [self._views[key] for key in unit.alerts if key in self._views]
 
     def message(self, unit: Unit, views: list[AlertView], to: list[str]) -> EmailMessage:
         first = views[0]
         single = len(views) == 1
-        if single and first.id not in self._charts:
-            self._charts[first.id] = compose.chart(first)
+        if single and (first.id, first.revision) not in self._charts:
+            self._charts[(first.id, first.revision)] = compose.chart(first)
         return compose.compose(
             views,
             sender=self.settings.smtp_from,
@@ -94,7 +101,7 @@ class Pass:
             message_id=unit.message_id,
             date=self.now,
             thread=compose.earlier_message_ids(first, self.domain) if single else None,
-            chart_png=self._charts.get(first.id) if single else None,
+            chart_png=self._charts.get((first.id, first.revision)) if single else None,
         )
 
     def retry(self, unit: Unit, error: str) -> None:
@@ -189,8 +196,19 @@ class Pass:
         return True
 
 
-def _severe(unit: Unit, views: dict[int, AlertView]) -> bool:
-    return any(views[a].severity in ("high", "critical") for a, _ in unit.alerts if a in views)
+def _severe(unit: Unit, views: dict[tuple[int, int], AlertView]) -> bool:
+    return any(views[k].severity in ("high", "critical") for k in unit.alerts if k in views)
+
+
+def as_released(alert: Alert, revision: int, content: dict[str, Any] | None) -> Alert:
+    """The alert as it was when ``revision`` was released (a detached copy; rows released before
+    contents were kept fall back to the alert as it is)."""
+    if not content:
+        return alert
+    copy = Alert(**{c.key: getattr(alert, c.key) for c in Alert.__table__.columns})
+    copy.revision, copy.title = revision, content["title"]
+    copy.severity, copy.details = content["severity"], content["details"]
+    return copy
 
 
 def _shown(unit: Unit) -> str:

@@ -36,6 +36,8 @@ def _waiting(engine: Engine, now: datetime) -> dict[str, list[Row[Any]]]:
             Alert.status,
             Alert.revision,
             Alert.dedup_key,
+            Alert.title,
+            Alert.details,
         )
         .where(
             or_(
@@ -84,6 +86,7 @@ def _deliveries(
             if unit
             else alert_message_id(row.id, row.revision, row.dedup_key, domain),
             "created_at": now,
+            "content": {"title": row.title, "severity": row.severity, "details": row.details},
         }
         for t in found
     ]

@@ -174,6 +174,9 @@ class AlertDelivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The revision as released (title, severity, details): what this row sends, even when the
+    # alert has moved on to a later revision before the row is sent (crashes, retries).
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
