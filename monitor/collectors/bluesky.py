@@ -14,7 +14,6 @@ engagement counts. ``search: false`` keeps only the live stream (no login then).
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from monitor.plugins import SourcePlugin
 
 SOURCE = "bluesky"
 PAGE = 100
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -140,13 +138,11 @@ class BlueskyCollector(ApiCollector):
         return Batch(mentions, cursor, rejected=drained.rejected + rejected)
 
     def _live_health(self) -> None:
-        """The reader reconnects by itself; a rate limit holds the source until it ends."""
+        """The reader reconnects by itself (and logs it once); a rate limit holds the source."""
         stream = self.stream
         held = stream.held_until
         if held is not None and held > time.time():
             raise RateLimited(f"Jetstream: {stream.problem}", from_epoch(held))
-        if stream.problem:
-            log.warning("%s: live stream: %s (reconnecting)", self.key, stream.problem)
 
     def _live_mention(self, event: dict[str, Any]) -> MentionIn:
         commit, did = event["commit"], event["did"]

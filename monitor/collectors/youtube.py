@@ -358,8 +358,8 @@ def _build(brand: Brand, options: YouTubeOptions, creds: Credentials) -> YouTube
 
 PLUGIN = SourcePlugin(
     name=SOURCE,
-    summary="comment threads on the brand's channel and on videos found by search, daily quota "
-    "units metered (`python-youtube`)",
+    summary="comment threads on the brand's channel and on videos found by search (with their "
+    "views and likes), daily quota units metered (`python-youtube`)",
     options=YouTubeOptions,
     build=_build,
     credentials=("YOUTUBE_API_KEY",),
