@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -108,6 +107,7 @@ response_times = cached(SLOW_TTL)(queries.response_times)
 collector_health = cached(FAST_TTL)(queries.collector_health)
 latest_mention_by_source = cached(SLOW_TTL)(queries.latest_mention_by_source)
 recent_alerts = cached(FAST_TTL)(queries.recent_alerts)
+quarantined = cached(FAST_TTL)(queries.quarantined)
 alert_deliveries = cached(FAST_TTL)(queries.alert_deliveries)
 corrections = cached(FAST_TTL)(queries.corrections)
 overview = cached(SLOW_TTL)(queries.overview)
@@ -130,12 +130,11 @@ def minute(moment: datetime) -> datetime:
 
 
 def timezone() -> tzinfo:
-    """The visitor's time zone (from the browser), UTC when unknown."""
-    name = st.context.timezone
-    try:
-        return ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+    """The brand's clock (its ``timezone``, else ``reports.timezone``): the same post reads the
+    same time here, in the weekly report and in the e-mails, whoever opens the page. With
+    several brands selected, the first one's."""
+    cfg = config()
+    return cfg.zone(selected_brands(cfg)[0])
 
 
 def own_brands(cfg: VigieConfig) -> list[str]:
@@ -157,8 +156,9 @@ def selected_brands(cfg: VigieConfig) -> tuple[str, ...]:
 
 
 def sidebar(cfg: VigieConfig) -> None:
-    """The controls every page shares: which brands, and who is acting."""
+    """The controls every page shares: which brands, and who is acting; and the clock."""
     with st.sidebar:
+        st.caption(f"Times in {timezone()}")
         if len(cfg.brand_names) > 1:
             st.multiselect(
                 "Brands",

@@ -254,6 +254,8 @@ class Brand(_Strict):
     exclusions: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     competitors: list[str] = Field(default_factory=list)
+    # The brand's clock for the dashboard, reports and e-mails (default: reports.timezone).
+    timezone: TimeZoneName | None = None
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     alerts: BrandAlerts = Field(default_factory=BrandAlerts)
 
@@ -353,6 +355,15 @@ class VigieConfig(_Strict):
     @property
     def brand_names(self) -> list[str]:
         return [b.name for b in self.brands]
+
+    def zone(self, brand: str | None = None) -> ZoneInfo:
+        """One clock per brand, everywhere times are shown: its ``timezone``, else the
+        ``reports.timezone`` every brand shares (UTC by default); a name that is not a
+        configured brand (a competitor, an alert of all brands) gets that shared one."""
+        for b in self.brands:
+            if brand is not None and b.name.casefold() == brand.casefold() and b.timezone:
+                return ZoneInfo(b.timezone)
+        return self.reports.zone
 
 
 class Settings(BaseSettings):

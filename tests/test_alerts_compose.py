@@ -180,7 +180,7 @@ ETAS = (20, 2400, 7800, 40000, 300000)
 
 
 def test_forecast_and_durations_read_naturally():
-    details = {"forecast_final": 4812.4, "forecast_horizon_hours": 6, "seconds_to_threshold": 0}
+    details = {"forecast_final": 4812.4, "forecast_horizon_hours": 6, "threshold_earliest_s": 0}
     assert forecast_sentence(details) == "≈ 4,812 reshares within 6 h, crossing your threshold now"
     assert forecast_sentence({}) is None
     etas = [forecast_sentence({"forecast_final": 900, "seconds_to_threshold": s}) for s in ETAS]

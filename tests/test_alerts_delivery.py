@@ -44,6 +44,8 @@ FORECAST = {
     "forecast_high": 5600,
     "forecast_horizon_hours": 6,
     "seconds_to_threshold": 2400,
+    "threshold_earliest_s": 1200,
+    "threshold_latest_s": 6000,
     "threshold": 1000,
     "risk": 0.82,
     "risk_reasons": ["author reach 12k", "reshares doubling every 20 min"],
@@ -89,7 +91,7 @@ def test_alert_email_has_both_parts_escaped_content_chart_and_reply_in_french(
     assert '<a href="https://evil.example">' not in html
     assert "javascript:" not in html.replace("&lt;script&gt;alert", "")
     assert "≈ 4,800 reshares within 6 h (likely 3,900–5,600)" in plain
-    assert "crossing your threshold of 1,000 in ~40 min" in plain
+    assert "crossing your threshold of 1,000 between ~20 min and ~1 h 40 from now" in plain
     assert "negative (93%) · complaint (88%)" in plain
     assert "12,400 followers" in plain
     assert f"https://vigie.example.test/?mention={mention}" in html

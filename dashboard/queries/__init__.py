@@ -53,6 +53,7 @@ from dashboard.queries.status import (
     corrections,
     latest_mention_by_source,
     overview,
+    quarantined,
     recent_alerts,
 )
 from dashboard.queries.trends import recent_texts, response_times, volume
@@ -89,6 +90,7 @@ __all__ = [
     "mention",
     "newest_mention_at",
     "overview",
+    "quarantined",
     "recent_alerts",
     "recent_texts",
     "reopen",

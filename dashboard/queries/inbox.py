@@ -23,6 +23,7 @@ from sqlalchemy import (
 from dashboard.queries.shared import (
     OPEN_STATES,
     STATES,
+    F,
     H,
     InboxFilter,
     M,
@@ -63,17 +64,29 @@ def _breached(engine: Engine, view: View, sla_minutes: int, now: datetime) -> An
 
 
 def inbox(engine: Engine, f: InboxFilter, now: datetime, limit: int = 500) -> pd.DataFrame:
-    """Complaints to handle: open ones first, oldest first; then handled ones, newest first."""
+    """Complaints to handle, most urgent first: open ones by risk, then reach (reshares, then
+    the author's audience), then the longest wait; handled ones after, newest first. Oldest
+    first put hours-old questions above a complaint with a thousand reshares."""
     view = View()
     is_open = view.state.in_(OPEN_STATES)
     until = func.coalesce(R.c.answered_at, literal(now, M.c.created_at.type))
     waited = minutes_between(engine, M.c.created_at, until)
+    risk = func.coalesce(F.c.risk, 0.0)
+    reshares = func.coalesce(F.c.reshares_now, 0)
     query = (
-        select(*mention_columns(view), waited.label("minutes"))
-        .select_from(view.joined())
+        select(
+            *mention_columns(view),
+            waited.label("minutes"),
+            risk.label("risk"),
+            reshares.label("reshares"),
+        )
+        .select_from(view.joined().outerjoin(F, F.c.mention_id == M.c.id))
         .where(*_inbox_conditions(engine, view, f, now))
         .order_by(
             case((is_open, 0), else_=1),
+            case((is_open, risk), else_=0.0).desc(),
+            case((is_open, reshares), else_=0).desc(),
+            case((is_open, func.coalesce(M.c.author_followers, 0)), else_=0).desc(),
             case((is_open, M.c.created_at)),
             M.c.created_at.desc(),
         )

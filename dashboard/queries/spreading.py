@@ -55,7 +55,6 @@ def spreading(
             F.c.low,
             F.c.high,
             F.c.reshares_now.label("reshares"),
-            F.c.seconds_to_threshold,
             F.c.reasons,
             F.c.computed_at,
         )

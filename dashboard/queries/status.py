@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from dashboard.queries.shared import (
     distinct_values,
     to_frame,
 )
+from monitor.storage import quarantine
 
 
 def collector_health(engine: Engine) -> pd.DataFrame:
@@ -40,6 +42,12 @@ def collector_health(engine: Engine) -> pd.DataFrame:
         CS.c.consecutive_failures,
     ).order_by(CS.c.source, CS.c.brand)
     return to_frame(engine, query)
+
+
+def quarantined(engine: Engine, limit: int = 100) -> pd.DataFrame:
+    """Items sources sent that could not be read (``python -m monitor quarantine`` lists them)."""
+    rows = quarantine.recent(engine, limit)
+    return pd.DataFrame([asdict(e) for e in rows], columns=list(quarantine.Entry.__slots__))
 
 
 def latest_mention_by_source(engine: Engine, since: datetime) -> pd.DataFrame:

@@ -94,7 +94,13 @@ def summary(f: queries.InboxFilter) -> None:
     )
 
 
+def _minutes_where(rows: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    """The rows' minutes as a duration where ``mask`` holds, blank elsewhere."""
+    return rows["minutes"].where(mask).map(lambda m: "" if pd.isna(m) else duration(m))
+
+
 def table(rows: pd.DataFrame) -> None:
+    """Most urgent first (risk, reach, wait: see ``queries.inbox``)."""
     tz = context.timezone()
     view = pd.DataFrame(
         {
@@ -102,7 +108,10 @@ def table(rows: pd.DataFrame) -> None:
             "time": rows["created_at"].map(lambda t: components.local(t, tz)),
             "state": rows["state"],
             "assignee": rows["assignee"].fillna(""),
-            "waited": rows["minutes"].map(duration),
+            "waiting": _minutes_where(rows, rows["answered_at"].isna()),
+            "answered_after": _minutes_where(rows, rows["answered_at"].notna()),
+            "risk": rows["risk"],
+            "reshares": rows["reshares"],
             "source": rows["source"],
             "author": rows["author"].map(components.plain),
             "text": rows["text"].map(components.plain),
@@ -123,9 +132,21 @@ def table(rows: pd.DataFrame) -> None:
             "time": st.column_config.DatetimeColumn("Published", format="D MMM HH:mm"),
             "state": st.column_config.TextColumn("State", width="small"),
             "assignee": st.column_config.TextColumn("Assignee", width="small"),
-            "waited": st.column_config.TextColumn(
-                "Time to answer", help="From publication to the first answer (or to now)"
+            "waiting": st.column_config.TextColumn(
+                "Waiting for", help="Not answered yet: time since it was published"
             ),
+            "answered_after": st.column_config.TextColumn(
+                "Answered after", help="Time from publication to the first public answer"
+            ),
+            "risk": st.column_config.ProgressColumn(
+                "Risk",
+                help="How likely it is to spread unanswered (0 to 1)",
+                min_value=0,
+                max_value=1,
+                format="%.2f",
+                width="small",
+            ),
+            "reshares": st.column_config.NumberColumn("Reshares", format="%d", width="small"),
             "source": st.column_config.TextColumn("Source", width="small"),
             "author": st.column_config.TextColumn("Author", width="small"),
             "text": st.column_config.TextColumn("Complaint", width="large"),

@@ -52,7 +52,7 @@ def _schedule_caption(config: VigieConfig) -> str:
 
 
 def _generate_form(engine: Engine, config: VigieConfig, settings: Settings, brand: str) -> None:
-    zone = config.reports.zone
+    zone = config.zone(brand)
     latest = last_complete(datetime.now(UTC), zone)
     weeks = [latest.shift(1 - n) for n in range(WEEKS_OFFERED + 1)]
     with st.expander("Generate a report"), st.form("generate-report"):

@@ -116,6 +116,33 @@ def sources_tab(cfg: VigieConfig) -> None:
             "last_error": st.column_config.TextColumn("Last error", width="large"),
         },
     )
+    set_aside()
+
+
+def set_aside() -> None:
+    """Items a source sent that could not be read: kept aside so they block nothing, shown so
+    someone can see what the service sends (and report it upstream)."""
+    items = context.quarantined()
+    if items.empty:
+        return
+    st.markdown(f"**Set aside: {len(items)} item(s) a source sent that could not be read**")
+    st.caption(
+        "The rest of their page was stored. Each is kept as sent, with why; "
+        "`python -m monitor quarantine` lists them too."
+    )
+    st.dataframe(
+        readable(items),
+        hide_index=True,
+        column_config={
+            "source": "Source",
+            "brand": "Brand",
+            "error": st.column_config.TextColumn("Why", width="medium"),
+            "payload": st.column_config.TextColumn("As sent", width="large"),
+            "first_seen_at": st.column_config.DatetimeColumn("First seen", format="D MMM HH:mm"),
+            "last_seen_at": st.column_config.DatetimeColumn("Last seen", format="D MMM HH:mm"),
+            "times_seen": st.column_config.NumberColumn("Times seen", format="%d"),
+        },
+    )
 
 
 def catalog(cfg: VigieConfig) -> None:
@@ -155,33 +182,56 @@ def alerts_tab() -> None:
     columns[0].metric("Waiting to go out", pending, border=True)
     columns[1].metric("Retrying after an error", failing, border=True)
     columns[2].metric("Sent (latest 100)", int((alerts["status"] == "sent").sum()), border=True)
-    tz = context.timezone()
-    for column in ("title", "last_error"):  # titles quote mention text
-        alerts[column] = alerts[column].map(components.plain)
-    for column in ("created_at", "next_attempt_at", "sent_at"):
-        alerts[column] = alerts[column].map(lambda t: components.local(t, tz))
-    st.dataframe(
-        alerts,
-        hide_index=True,
-        column_config={
-            "id": None,
-            "created_at": st.column_config.DatetimeColumn("Raised", format="D MMM HH:mm"),
-            "kind": "Kind",
-            "severity": "Severity",
-            "brand": "Brand",
-            "title": st.column_config.TextColumn("Alert", width="large"),
-            "status": "Status",
-            "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
-            "next_attempt_at": st.column_config.DatetimeColumn("Next try", format="HH:mm:ss"),
-            "last_error": st.column_config.TextColumn("Last error", width="medium"),
-            "sent_at": st.column_config.DatetimeColumn("Sent", format="D MMM HH:mm"),
-        },
-    )
+    st.dataframe(readable(alerts), hide_index=True, column_config=ALERT_COLUMNS)
     deliveries = context.alert_deliveries()
     if deliveries is not None and not deliveries.empty:
         st.markdown("**Deliveries per recipient**")
         deliveries["target"] = deliveries["target"].map(mask_target)
-        st.dataframe(deliveries, hide_index=True)
+        st.dataframe(readable(deliveries), hide_index=True, column_config=DELIVERY_COLUMNS)
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times in the page's zone, text without controls, and blanks, never a literal None."""
+    tz = context.timezone()
+    frame = frame.copy()
+    for column in frame.columns:
+        if column.endswith("_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
+        elif pd.api.types.is_string_dtype(frame[column]) or frame[column].dtype == object:
+            # titles and errors quote what others wrote
+            frame[column] = frame[column].map(components.plain).fillna("")
+    return frame
+
+
+def _labels(text: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": None,
+        "created_at": st.column_config.DatetimeColumn("Raised", format="D MMM HH:mm"),
+        "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
+        "next_attempt_at": st.column_config.DatetimeColumn("Next try", format="D MMM HH:mm:ss"),
+        "last_error": st.column_config.TextColumn("Last error", width="medium"),
+        "sent_at": st.column_config.DatetimeColumn("Sent", format="D MMM HH:mm"),
+        **text,
+    }
+
+
+ALERT_COLUMNS = _labels(
+    {
+        "kind": "Kind",
+        "severity": "Severity",
+        "brand": "Brand",
+        "title": st.column_config.TextColumn("Alert", width="large"),
+        "status": "Status",
+    }
+)
+DELIVERY_COLUMNS = _labels(
+    {
+        "alert_id": st.column_config.NumberColumn("Alert no.", format="%d"),
+        "channel": "Channel",
+        "target": "Recipient",
+        "status": "Status",
+    }
+)
 
 
 def _lines(text: str) -> list[str]:

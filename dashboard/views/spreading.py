@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components, context, style
-from monitor.display import duration
 
 INCIDENT_WINDOW_HOURS = 48
 FIRST = 5  # drawn at once; each item is a chart and two forms, the rest waits for "show more"
@@ -49,10 +48,7 @@ def forecast_text(row: Mapping[str, Any], basis: str) -> str:
         f"Forecast: **{row['final']:,.0f}** reshares in the end "
         f"(likely {row['low']:,.0f}–{row['high']:,.0f})"
     )
-    seconds = row.get("seconds_to_threshold")
-    if seconds is not None and not pd.isna(seconds):
-        text += f" · alert threshold {duration(seconds / 60)} from now"
-    return text + "."
+    return text + "."  # no single time to the threshold: the band above is the honest part
 
 
 def item(row: Mapping[str, Any], basis: str, series: pd.DataFrame, first: bool) -> None:

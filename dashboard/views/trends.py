@@ -139,11 +139,12 @@ def share_of_voice(
         )
     )
     left.altair_chart(pie.properties(height=240), width="stretch")
-    over_time = net_sentiment(frame, ["bucket", "dim"])
+    over_time, bin_grain = share_over_time(frame, (*brands, *rivals), start, end, grain)
     over_time["bucket"] = over_time["bucket"].dt.tz_convert(context.timezone())
+    chart = alt.Chart(over_time)
+    # An area needs two points: with few bins, bars show the same shares without a blank chart.
     share = (
-        alt.Chart(over_time)
-        .mark_area()
+        (chart.mark_area() if over_time["bucket"].nunique() >= 3 else chart.mark_bar())
         .encode(
             x=alt.X("bucket:T", title=None),
             y=alt.Y(
@@ -153,6 +154,8 @@ def share_of_voice(
         )
     )
     right.altair_chart(share.properties(height=240), width="stretch")
+    if bin_grain != grain:
+        right.caption(f"Over time per {bin_grain}: the period's mentions all fall on one {grain}.")
     st.dataframe(
         totals,
         hide_index=True,
@@ -164,6 +167,22 @@ def share_of_voice(
         },
     )
     components.download(totals, "share-of-voice", key="trends-export-sov")
+
+
+def share_over_time(
+    frame: pd.DataFrame,
+    names: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+    grain: queries.Grain,
+) -> tuple[pd.DataFrame, queries.Grain]:
+    """Mentions per brand and bin, in bins fine enough to draw a change: when the period's
+    mentions all fall in one ``grain`` (a fresh install, the demo), hours instead."""
+    if frame["bucket"].nunique() < 2 and grain != "hour":
+        finer = context.volume(names, start, end, "hour", "brand")
+        if finer["bucket"].nunique() >= 2:
+            return net_sentiment(finer, ["bucket", "dim"]), "hour"
+    return net_sentiment(frame, ["bucket", "dim"]), grain
 
 
 @st.cache_data(ttl=context.SLOW_TTL, show_spinner=False, max_entries=64)

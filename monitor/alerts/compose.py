@@ -17,6 +17,8 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape
 
+import matplotlib
+
 from monitor.alerts import charts
 from monitor.alerts.examples import Example, stars
 from monitor.alerts.view import AlertView, facts
@@ -244,6 +246,7 @@ def _body_html(view: AlertView, chart_cid: str | None) -> str:
         parts.append(
             f'<img src="cid:{_e(chart_cid)}" alt="chart" width="600" '
             'style="max-width:100%;height:auto;margin:8px 0">'
+            f'<br><span style="color:#666;font-size:12px">Times in {_e(view.zone)}</span>'
         )
     parts.append(_examples_html(view.examples))
     parts.append(_reply_html(view))
@@ -296,13 +299,15 @@ CHARTS: dict[str, Callable[[AlertView], bytes | None]] = {
 
 
 def chart(view: AlertView) -> bytes | None:
-    """The alert's chart: engagement of its mention, else the growth of its incident/spike."""
-    if view.series:
-        return charts.engagement_png(view.series, view.details)
-    render = CHARTS.get(view.shape.chart or "")
-    if render is None and view.counts:
-        render = CHARTS["growth"]
-    return render(view) if render else None
+    """The alert's chart: engagement of its mention, else the growth of its incident/spike;
+    its time axis on the brand's clock, like the dashboard and the weekly report."""
+    with matplotlib.rc_context({"timezone": view.zone}):
+        if view.series:
+            return charts.engagement_png(view.series, view.details)
+        render = CHARTS.get(view.shape.chart or "")
+        if render is None and view.counts:
+            render = CHARTS["growth"]
+        return render(view) if render else None
 
 
 # ------------------------------------------------------------------- message

@@ -54,6 +54,7 @@ class AlertView:
     series: list[tuple[datetime, int | None, int | None]] = field(default_factory=list)
     counts: list[datetime] = field(default_factory=list)
     examples: list[Example] = field(default_factory=list)
+    zone: str = "UTC"  # the brand's clock (VigieConfig.zone), for times in charts
 
     @property
     def shape(self) -> AlertKind:
@@ -77,6 +78,25 @@ def fmt_int(value: Any) -> str:
         return str(value)
 
 
+def _span(seconds: float) -> str:
+    return duration(seconds / 60)
+
+
+def crossing_phrase(earliest: float | None, latest: float | None) -> str | None:
+    """When the threshold is passed, as the forecast's own band says it: from its high scenario
+    (earliest) to its low one (latest). Never a single point: the median's time once said
+    "~2 min" for a crossing 55 min later. None when even the high scenario stays below."""
+    if earliest is None:
+        return None
+    if earliest <= 0:
+        return "now"
+    if latest is None:
+        return f"possibly in ~{_span(earliest)} or later (the low forecast stays below it)"
+    if _span(earliest) == _span(latest):
+        return f"in ~{_span(earliest)}"
+    return f"between ~{_span(earliest)} and ~{_span(latest)} from now"
+
+
 def _number(value: Any) -> float | None:
     try:
         return float(value)
@@ -84,16 +104,9 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _eta(seconds: float) -> str:
-    """When a forecast crosses the threshold: "now", "within a minute", "in ~40 min"."""
-    if seconds <= 0:
-        return "now"
-    return "within a minute" if seconds < 60 else f"in ~{duration(seconds / 60)}"
-
-
 def forecast_sentence(details: dict[str, Any]) -> str | None:
     """E.g. "≈ 4,800 reshares within 6 h (likely 3,900–5,600), crossing your threshold of
-    1,000 in ~40 min"."""
+    1,000 between ~20 min and ~1 h 40 from now"."""
     final = _number(details.get("forecast_final"))
     if final is None:
         return None
@@ -104,11 +117,13 @@ def forecast_sentence(details: dict[str, Any]) -> str | None:
     low, high = _number(details.get("forecast_low")), _number(details.get("forecast_high"))
     if low is not None and high is not None:
         text += f" (likely {fmt_int(low)}–{fmt_int(high)})"
-    eta = _number(details.get("seconds_to_threshold"))
     threshold = _number(details.get("threshold"))
-    if eta is not None:
+    when = crossing_phrase(
+        _number(details.get("threshold_earliest_s")), _number(details.get("threshold_latest_s"))
+    )
+    if when is not None:
         what = f"your threshold of {fmt_int(threshold)}" if threshold else "your threshold"
-        text += f", crossing {what} {_eta(eta)}"
+        text += f", crossing {what} {when}"
     return text
 
 
@@ -316,6 +331,7 @@ def load_view(conn: Connection, alert: Alert, config: VigieConfig) -> AlertView:
         mention_id=alert.mention_id,
         details=details,
         link=dashboard_link(config.dashboard_url, alert, details),
+        zone=config.zone(alert.brand).key,
     )
     if alert.mention_id:
         details.update(

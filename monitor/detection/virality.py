@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from models.spread import SpreadForecast, forecast_snapshots
 from monitor.alerts.outbox import raise_alert
+from monitor.alerts.view import crossing_phrase
 from monitor.config import Brand
 from monitor.detection.risk import ComplaintSignals, Risk, complaint_risk, severity
 from monitor.storage.tables import EngagementSnapshot, Forecast, Mention, Response, Sentiment
@@ -208,13 +209,21 @@ def should_alert(spread: Spread, brand: Brand) -> bool:
     return predicted or risky or spread.per_hour >= rule.reshares_per_hour
 
 
+def crossing(spread: Spread, threshold: float) -> tuple[float | None, float | None]:
+    """Seconds until ``threshold`` in the forecast's high and low scenarios (None: never)."""
+    f = spread.forecast
+    return f.seconds_to_threshold(threshold, "high"), f.seconds_to_threshold(threshold, "low")
+
+
 def _title(brand: Brand, spread: Spread) -> str:
     eta = spread.seconds_to_threshold
     threshold = brand.alerts.spreading.threshold
+    f = spread.forecast
     if eta is not None and eta <= brand.alerts.spreading.warn_hours * 3600:
-        when = "now" if eta <= 0 else f"in ~{max(eta / 60, 1):,.0f} min"
+        when = crossing_phrase(*crossing(spread, threshold)) or "within the forecast's horizon"
         return (f"Complaint about {brand.name} set to pass {threshold:,} reshares {when}: "
-                f"{spread.reshares:,} so far, ≈{spread.forecast.final:,.0f} expected")
+                f"{spread.reshares:,} so far, ≈{f.final:,.0f} expected "
+                f"(likely {f.low:,.0f}–{f.high:,.0f})")
     return (f"Complaint about {brand.name} spreading: {spread.reshares:,} reshares, "
             f"+{spread.per_hour:.0f}/h")
 
@@ -223,6 +232,7 @@ def alert_details(brand: Brand, spread: Spread) -> dict[str, Any]:
     """The keys the alert composer reads (forecast, threshold, risk), plus the forecast's own
     reasons; mention fields are filled in from the database when the alert is shown."""
     f = spread.forecast
+    earliest, latest = crossing(spread, brand.alerts.spreading.threshold)
     return {
         "reshares": spread.reshares,
         "reshares_per_hour": round(spread.per_hour, 1),
@@ -231,6 +241,8 @@ def alert_details(brand: Brand, spread: Spread) -> dict[str, Any]:
         "forecast_high": round(f.high),
         "forecast_horizon_hours": round(f.horizon_s / 3600),
         "seconds_to_threshold": spread.seconds_to_threshold,
+        "threshold_earliest_s": earliest,
+        "threshold_latest_s": latest,
         "threshold": brand.alerts.spreading.threshold,
         "risk": spread.risk.score,
         "risk_reasons": spread.risk.reason_lines(),

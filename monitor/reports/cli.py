@@ -25,7 +25,7 @@ def cmd_weekly(args: argparse.Namespace) -> None:
     settings = Settings()
     config = load_config(args.config)
     brand = config.brand(args.brand)
-    zone = config.reports.zone
+    zone = config.zone(brand.name)
     now = datetime.now(UTC)
     try:
         week = Week.parse(args.week, zone) if args.week else last_complete(now, zone)

@@ -93,8 +93,8 @@ def last_complete(now: datetime, zone: ZoneInfo) -> Week:
     return Week.containing(now, zone).shift(-1)
 
 
-def due_week(now: datetime, reports: ReportsConfig) -> Week:
+def due_week(now: datetime, reports: ReportsConfig, zone: ZoneInfo | None = None) -> Week:
     """The latest week whose report is due at ``now`` (last week, or the one before if its
-    send time has not come yet)."""
-    week = last_complete(now, reports.zone)
+    send time has not come yet), on the brand's clock (``zone``, else ``reports.timezone``)."""
+    week = last_complete(now, zone or reports.zone)
     return week if send_time(week, reports) <= now else week.shift(-1)

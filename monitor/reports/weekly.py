@@ -151,9 +151,9 @@ def send_due_reports(engine: Engine, config: VigieConfig, settings: Settings, no
     the scheduler was down goes out late rather than never."""
     if not config.reports.enabled:
         return 0
-    week = due_week(now, config.reports)
     sent = 0
     for brand in config.brands:
+        week = due_week(now, config.reports, config.zone(brand.name))
         if not _has_mentions(engine, brand.name, week):
             continue  # nothing to report (e.g. installed after that week)
         if not registry.claim(engine, brand.name, week.label, now):
