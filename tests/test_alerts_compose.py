@@ -183,7 +183,12 @@ def test_forecast_and_durations_read_naturally():
     details = {"forecast_final": 4812.4, "forecast_horizon_hours": 6, "threshold_earliest_s": 0}
     assert forecast_sentence(details) == "≈ 4,812 reshares within 6 h, crossing your threshold now"
     assert forecast_sentence({}) is None
-    etas = [forecast_sentence({"forecast_final": 900, "seconds_to_threshold": s}) for s in ETAS]
+    etas = [
+        forecast_sentence(
+            {"forecast_final": 900, "threshold_earliest_s": s, "threshold_latest_s": s}
+        )
+        for s in ETAS
+    ]
     assert [e.split("threshold ")[1] for e in etas if e] == [
         "within a minute",
         "in ~40 min",

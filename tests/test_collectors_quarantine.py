@@ -118,3 +118,18 @@ def test_the_quarantine_command_lists_the_items(sqlite_url, sqlite_engine, tmp_p
     assert done.returncode == 0, done.stderr
     assert "3 item(s) set aside" in done.stdout and "without a rating" in done.stdout
     assert _count(sqlite_engine, Quarantined.__table__) == 3
+
+
+def test_a_mastodon_status_that_cannot_be_read_is_set_aside(engine):
+    from datetime import UTC, datetime
+
+    from tests.test_collectors_mastodon import TAG, collector, recorded_statuses
+
+    statuses = recorded_statuses()[::-1]
+    broken = {k: v for k, v in statuses[1].items() if k != "account"}
+    with serving() as server:
+        server.add("GET", TAG, Reply.json([statuses[0], broken, *statuses[2:]]))
+        result = run(engine, collector(server.url), datetime.now(UTC))
+    assert result.ok and result.new == len(statuses) - 1
+    [entry] = quarantine.recent(engine)
+    assert entry.source == "mastodon" and "account" in entry.error + entry.payload

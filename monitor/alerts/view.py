@@ -82,6 +82,10 @@ def _span(seconds: float) -> str:
     return duration(seconds / 60)
 
 
+def _when(seconds: float) -> str:
+    return "within a minute" if seconds < 60 else f"in ~{_span(seconds)}"
+
+
 def crossing_phrase(earliest: float | None, latest: float | None) -> str | None:
     """When the threshold is passed, as the forecast's own band says it: from its high scenario
     (earliest) to its low one (latest). Never a single point: the median's time once said
@@ -91,9 +95,11 @@ def crossing_phrase(earliest: float | None, latest: float | None) -> str | None:
     if earliest <= 0:
         return "now"
     if latest is None:
-        return f"possibly in ~{_span(earliest)} or later (the low forecast stays below it)"
-    if _span(earliest) == _span(latest):
-        return f"in ~{_span(earliest)}"
+        return f"possibly {_when(earliest)} or later (the low forecast stays below it)"
+    if _when(earliest) == _when(latest):
+        return _when(earliest)
+    if earliest < 60:
+        return f"within ~{_span(latest)}"
     return f"between ~{_span(earliest)} and ~{_span(latest)} from now"
 
 

@@ -23,7 +23,7 @@ from google_play_scraper.constants.regex import Regex
 from google_play_scraper.constants.request import PLAY_STORE_BASE_URL, Formats
 from pydantic import Field
 
-from monitor.collectors.base import MalformedResponse
+from monitor.collectors.base import MalformedResponse, read_each
 from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
@@ -108,7 +108,8 @@ class GooglePlayCollector(RequestsApi):
             f"reviews ({lang})", self._reviews, url, data=body, headers=headers
         )
         self.meter.add_items(len(reviews))
-        return Page([self._item(r, lang, now) for r in reviews], next_token)
+        items, rejected = read_each(reviews, lambda r: self._item(r, lang, now))
+        return Page(items, next_token, rejected)
 
     def _reviews(self, url: str, **kwargs: Any) -> tuple[list[list[Any]], str | None]:
         return parse_reviews(self._send("POST", url, **kwargs).text)

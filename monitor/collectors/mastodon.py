@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 import mastodon
 from pydantic import Field, field_validator
 
+from monitor.collectors.base import read_each
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.http import ApiCollector, SourceOptions, make_session, parse_time
 from monitor.collectors.markup import html_to_text
 from monitor.config import Brand
-from monitor.mentions import Batch, Engagement, MentionIn
+from monitor.mentions import Batch, Engagement, MentionIn, Rejected
 from monitor.plugins import SourcePlugin
 
 SOURCE = "mastodon"
@@ -90,9 +91,9 @@ class MastodonCollector(ApiCollector):
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:
         state = dict(cursor or {})
         for name, fetch in self._streams():
-            for mentions, newest in self._forward(fetch, state.get(name), now):
+            for mentions, newest, rejected in self._forward(fetch, state.get(name), now):
                 state[name] = newest
-                yield Batch(mentions, dict(state))
+                yield Batch(mentions, dict(state), rejected=rejected)
 
     def _streams(self) -> list[tuple[str, Callable[[str | None], list[Any]]]]:
         streams = []
@@ -128,7 +129,7 @@ class MastodonCollector(ApiCollector):
 
     def _forward(
         self, fetch: Callable[[str | None], list[Any]], newest: str | None, now: datetime
-    ) -> Iterator[tuple[list[MentionIn], str | None]]:
+    ) -> Iterator[tuple[list[MentionIn], str | None, list[Rejected]]]:
         """Pages above ``newest``, oldest page first; the first run takes the latest page only,
         and of it nothing older than ``backfill_hours``."""
         since = self.options.backfill_start(now) if newest is None else None
@@ -138,8 +139,10 @@ class MastodonCollector(ApiCollector):
             if not statuses:
                 return
             newest = str(statuses[0].id)
-            mentions = [self._mention(s, now) for s in statuses if self._wanted(s)]
-            yield [m for m in mentions if since is None or m.created_at >= since], newest
+            mentions, rejected = read_each(
+                [s for s in statuses if self._wanted(s)], lambda s: self._mention(s, now)
+            )
+            yield [m for m in mentions if since is None or m.created_at >= since], newest, rejected
             if len(statuses) < self.options.page_size:
                 return
 

@@ -19,6 +19,7 @@ import prawcore
 from praw.models import Comment, Submission
 from pydantic import Field
 
+from monitor.collectors.base import read_each
 from monitor.collectors.credentials import DEFAULT_REDDIT_USER_AGENT, Credentials
 from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, make_session
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
@@ -150,12 +151,14 @@ class RedditCollector(ApiCollector):
         self.meter.add_items(len(things))
         # Reddit's own ``after`` says whether a page follows: a full last page has none.
         next_token = after if len(things) == PAGE and after != token else None
-        items = []
-        for thing in things:
+
+        def item(thing: Any) -> tuple[float, MentionIn | None]:
             mention = self._mention(thing, now)
             wanted = self.watch.matches(mention.text) or not (must_match or self._excluded(mention))
-            items.append((thing.created_utc, mention if wanted else None))
-        return Page(items, next_token)
+            return thing.created_utc, mention if wanted else None
+
+        items, rejected = read_each(things, item)
+        return Page(items, next_token, rejected)
 
     def _excluded(self, mention: MentionIn) -> bool:
         low = mention.text.casefold()
