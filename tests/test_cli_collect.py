@@ -19,11 +19,13 @@ def config(tmp_path: Path, sources: str) -> Path:
 
 
 def appstore_config(tmp_path: Path, url: str) -> Path:
+    """The reviews are dated from the stores tests' fixed NOW, the CLI runs on the real clock:
+    a year of backfill reaches them."""
     feed_url = url + "/{country}/rss/customerreviews/page={page}/id={app_id}/sortby=mostrecent/json"
     return config(
         tmp_path,
         f"  appstore:\n    app_id: '{APP}'\n    countries: [be]\n    retries: 0\n"
-        f"    feed_url: '{feed_url}'\n    interval_seconds: 60\n",
+        f"    backfill_hours: 8760\n    feed_url: '{feed_url}'\n    interval_seconds: 60\n",
     )
 
 

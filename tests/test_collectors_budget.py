@@ -44,7 +44,7 @@ def test_a_run_stops_at_its_request_budget_and_the_next_continues(engine):
     with serving() as server:
         for number in range(1, 11):
             server.add("GET", feed_path(number), feed(page))
-        made = appstore(server, max_requests_per_run=3, lookback_hours=0)
+        made = appstore(server, max_requests_per_run=3, lookback_hours=0, backfill_hours=72)
         first = run(engine, made, NOW)
         assert len(server.seen) == 3
         with engine.connect() as conn:

@@ -42,7 +42,7 @@ def test_bad_entries_are_set_aside_and_the_rest_is_stored(engine, caplog):
     with serving() as server:
         server.add("GET", feed_path(1), feed(bad_first_page()))
         server.add("GET", feed_path(2), feed(None))
-        made = appstore(server)
+        made = appstore(server, backfill_hours=72)
         with caplog.at_level(logging.WARNING):
             assert collect_once(engine, made, NOW) == 47
             assert collect_once(engine, made, NOW + timedelta(hours=1), force=True) == 0
@@ -68,7 +68,7 @@ def test_a_new_review_above_a_bad_one_is_not_blocked(engine):
             feed([review(100, hours_ago=-0.2), *bad_first_page()]),
         )
         server.add("GET", feed_path(2), feed(None))
-        made = appstore(server, lookback_hours=0)
+        made = appstore(server, lookback_hours=0, backfill_hours=72)
         collect_once(engine, made, NOW)
         assert collect_once(engine, made, NOW + timedelta(minutes=30), force=True) == 1
     assert _count(engine, Mention.__table__) == 48
@@ -78,7 +78,7 @@ def test_page_2_answering_404_ends_the_listing_with_a_true_count(engine):
     with serving() as server:
         server.add("GET", feed_path(1), feed([review(i, hours_ago=i) for i in range(50)]))
         server.add("GET", feed_path(2), Reply(404))
-        made = appstore(server, retries=0)
+        made = appstore(server, retries=0, backfill_hours=72)
         result = run(engine, made, NOW)
     assert result.ok and result.new == 50
     assert _count(engine, Mention.__table__) == 50
@@ -113,7 +113,7 @@ def test_the_quarantine_command_lists_the_items(sqlite_url, sqlite_engine, tmp_p
     with serving() as server:
         server.add("GET", feed_path(1), feed(bad_first_page()))
         server.add("GET", feed_path(2), feed(None))
-        collect_once(sqlite_engine, appstore(server), NOW)
+        collect_once(sqlite_engine, appstore(server, backfill_hours=72), NOW)
     done = vigie("quarantine", env={"DATABASE_URL": sqlite_url})
     assert done.returncode == 0, done.stderr
     assert "3 item(s) set aside" in done.stdout and "without a rating" in done.stdout

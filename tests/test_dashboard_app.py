@@ -306,9 +306,9 @@ def test_incidents_empty_state(start: Start, engine: Engine):
 
 def test_inbox_lists_complaints_and_flags_late_ones(start: Start, seeded: Seeded, engine: Engine):
     at = start("views/inbox.py")
-    rows = table(at)
-    assert list(rows["late"]) == [True, False]
-    assert list(rows["state"]) == ["assigned", "new"]
+    rows = table(at)  # most urgent first: the spreading complaint, then the older late one
+    assert list(rows["late"]) == [False, True]
+    assert list(rows["state"]) == ["new", "assigned"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Waiting for an answer"] == "2"
     assert metrics["Past the target"] == "1"
