@@ -4,8 +4,8 @@ A follow-up every hour teaches people to skim; none at all hides a turn for the 
 alert is sent again only when it escalates: its figure (an incident's size, a forecast) reached
 the brand's ``escalation_factor`` times what the last email said, or, for an incident, a
 language now holds a fifth of it (it needs a statement of its own), a source it was not on
-brings it, or one of its posts is spreading. Each reason becomes a line of "what changed since
-the last email".
+brings it, or its posts start spreading (later: their number grew by the factor). Each reason
+becomes a line of "what changed since the last email".
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from monitor.alerts.replies import statement_languages
+from monitor.alerts.replies import STATEMENT_SHARE, statement_languages
 from monitor.storage.tables import Alert, IncidentMention, Mention
 
 FOOTPRINT = "footprint"
@@ -50,14 +50,21 @@ def _growth(before: float | None, now: float, factor: float) -> list[str]:
     return [f"{fmt_int(before)} → {fmt_int(now)} (×{now / max(before, 1.0):.1f})"]
 
 
-def _new_languages(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    known = set(statement_languages(before.get("languages") or {}))
-    counts = now.get("languages") or {}
+def _shares(counts: dict[str, Any]) -> dict[str, float]:
     total = sum(int(n) for n in counts.values()) or 1
+    return {lang: int(n) / total for lang, n in counts.items()}
+
+
+def _new_languages(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Languages that now need a statement and were under half that share in the last email, so
+    a language hovering around a fifth does not send a follow-up each time it crosses it."""
+    counts = now.get("languages") or {}
+    shares, earlier = _shares(counts), _shares(before.get("languages") or {})
     return [
-        f"{lang} now holds {round(100 * counts.get(lang, 0) / total)}% of it "
+        f"{lang} now holds {round(100 * shares.get(lang, 0))}% of it "
         "(a statement in that language is below)"
-        for lang in statement_languages(counts) if lang not in known
+        for lang in statement_languages(counts)
+        if earlier.get(lang, 0.0) < STATEMENT_SHARE / 2
     ]
 
 
@@ -67,11 +74,12 @@ def _new_sources(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
             for source, n in (now.get("sources") or {}).items() if source not in known]
 
 
-def _spreading(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    fresh = set(now.get("spreading") or []) - set(before.get("spreading") or [])
-    if not fresh:
+def _spreading(before: dict[str, Any], now: dict[str, Any], factor: float) -> list[str]:
+    """Its first spreading post, then each time their number grows by the factor."""
+    count, earlier = len(now.get("spreading") or []), len(before.get("spreading") or [])
+    if count == 0 or (earlier and count < factor * earlier):
         return []
-    return [f"{len(fresh)} of its posts {'is' if len(fresh) == 1 else 'are'} spreading"]
+    return [f"{count} of its posts {'is' if count == 1 else 'are'} spreading"]
 
 
 def changes(
@@ -85,5 +93,5 @@ def changes(
     found = _growth(before_metric, metric, factor)
     if before is not None and now is not None:
         found += _new_languages(before, now) + _new_sources(before, now)
-        found += _spreading(before, now)
+        found += _spreading(before, now, factor)
     return found

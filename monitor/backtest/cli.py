@@ -86,7 +86,8 @@ def cmd_backtest(args: argparse.Namespace) -> None:
         print(json.dumps(record, ensure_ascii=False))
     summary = {
         "kind": "summary",
-        "read": len(history.mentions),
+        "read": len({(m.source, m.external_id) for m in history.mentions}),
+        "snapshots": len(history.mentions),
         "left_out": len(history.errors),
         "stored": outcome.stored,
         "alerts": len(outcome.alerts),
