@@ -19,7 +19,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from stop_words import LANGUAGE_MAPPING, get_stop_words
@@ -42,6 +42,7 @@ CLIP_GAP = 2
 "appli"), so that "car" never joins "card"."""
 
 
+@lru_cache(maxsize=200_000)
 def fold(word: str) -> str:
     """Casefolded, accents dropped: "Déjà" and "deja" are one spelling."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
@@ -71,14 +72,19 @@ def reading(text: str, language: str | None = None, ignore: Iterable[str] = ()) 
     """A text's words in reading order, casefolded, None where a stop word (or an ``ignore``d
     folded word, such as the brand's own names) was: what tells adjacent content words. A text
     of unknown language is identified first ("fine" is a stop word in Italian only)."""
+    return list(_reading(text, language, frozenset(fold(w) for w in ignore)))
+
+
+@lru_cache(maxsize=50_000)
+def _reading(text: str, language: str | None, ignored: frozenset[str]) -> tuple[str | None, ...]:
+    """Cached: each detection cycle reads the same recent complaints again."""
     if language is None:
         from models.sentiment.language import detect
 
         language = detect(text)
     stop = stop_words(language)
-    ignored = {fold(w) for w in ignore}
     found = [w.casefold() for w in _TOKEN.findall(_NOISE.sub(" ", text))]
-    return [None if fold(w) in stop or fold(w) in ignored else w for w in found]
+    return tuple(None if fold(w) in stop or fold(w) in ignored else w for w in found)
 
 
 def words(text: str, language: str | None = None, ignore: Iterable[str] = ()) -> list[str]:

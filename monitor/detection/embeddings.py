@@ -7,6 +7,7 @@ every language of its cause.
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,9 +27,8 @@ class EmbeddingCache:
     def embed(self, texts: list[str]) -> np.ndarray:
         """(n, d) L2-normalised embeddings in the order of ``texts``."""
         from models.sentiment.encoders import USE_DIM, use_embed
-        from models.sentiment.text import normalize
 
-        keys = [normalize(t) for t in texts]
+        keys = [_key(t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
         for k, v in zip(missing, use_embed(missing), strict=True):
             self._vectors[k] = v.astype(np.float32)
@@ -44,6 +44,14 @@ class EmbeddingCache:
 
 
 CACHE = EmbeddingCache()
+
+
+@lru_cache(maxsize=100_000)
+def _key(text: str) -> str:
+    """The encoder's normalised text, remembered: a cycle looks up a day of complaints."""
+    from models.sentiment.text import normalize
+
+    return normalize(text)
 
 
 def unit(vector: np.ndarray) -> np.ndarray:

@@ -120,9 +120,9 @@ def merge(incidents: list[OpenIncident], burst: Burst, member: float) -> OpenInc
 class Past:
     """The complaints before the window, as the usual rate of each meaning is counted from."""
 
-    times: np.ndarray  # epoch seconds
+    times: np.ndarray  # epoch seconds, ascending
     vectors: np.ndarray
-    first: datetime  # the brand's first mention: history cannot start before it
+    first: datetime  # the brand's first mention, or the oldest complaint read: history starts there
 
 
 def _burst(members: list[Complaint], vectors: np.ndarray, past: Past, now: datetime,
@@ -135,8 +135,8 @@ def _burst(members: list[Complaint], vectors: np.ndarray, past: Past, now: datet
     if start - span_start < min(scope.window, timedelta(minutes=rule.window_minutes)):
         return None  # too little history to know what is usual
     centroid = unit(vectors.mean(axis=0))
-    before = (past.times >= span_start.timestamp()) & (past.times < start.timestamp())
-    similar = past.vectors[before] @ centroid >= scope.similarity + MEMBER_MARGIN
+    lo, hi = np.searchsorted(past.times, [span_start.timestamp(), start.timestamp()])
+    similar = past.vectors[lo:hi] @ centroid >= scope.similarity + MEMBER_MARGIN  # a view
     expected = max(int(similar.sum()) * (scope.window / (start - span_start)), MIN_EXPECTED)
     p = float(poisson.sf(len(members) - 1, expected))
     if p >= alpha:

@@ -43,7 +43,7 @@ MAX_WINDOW = 3000
 MAX_BASELINE = 20000
 CLUSTER_TESTS = 10
 """Groups tested per window, as the false alarms per month are spread over them."""
-BACKGROUND = 2000
+BACKGROUND = 500
 USUAL_SHARE = 0.5
 
 
@@ -106,6 +106,8 @@ def detect_incidents(
     left = attach(incidents, fresh, fresh_vectors, member)
     times = np.array([c.created_at.timestamp() for c in history])
     alpha = rates.alpha(rule.sensitivity, CLUSTER_TESTS, 1, [s.window for s in windows])
+    if len(past) == MAX_BASELINE:  # truncated: the usual rate is counted over what was read
+        first = max(first, past[0].created_at)
     bursts = find_bursts(fresh, fresh_vectors, left, Past(times, vectors, first), now, windows,
                          rule, alpha)
     cycle = Cycle(brand, now, history, cache)
