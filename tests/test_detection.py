@@ -12,10 +12,18 @@ from sqlalchemy import Engine, insert, select
 
 from monitor.config import Brand, BrandAlerts
 from monitor.detection import detect, rates
-from monitor.detection.spikes import find_spikes
+from monitor.detection.spikes import find_spikes, spike_alerts
 from monitor.detection.virality import spreading_alerts
 from monitor.storage import rollups
-from monitor.storage.tables import Alert, EngagementSnapshot, Forecast, Mention, Sentiment
+from monitor.storage.tables import (
+    Alert,
+    EngagementSnapshot,
+    Forecast,
+    Incident,
+    IncidentMention,
+    Mention,
+    Sentiment,
+)
 
 _ids = count()
 
@@ -130,6 +138,21 @@ def test_a_volume_spike_against_the_stream_rate_alerts_once_per_cooldown(engine,
     assert volume[0].details["baseline"] < 5
     detect(engine, config, now + timedelta(minutes=5))
     assert len([a for a in alerts(engine) if a.kind == "volume"]) == len(found)
+
+
+def test_a_spike_an_open_incident_explains_raises_nothing_more(engine, now):
+    rules = brand(volume={"min_count": 10})
+    _steady(engine, now - timedelta(minutes=10), 26, 6, negative_every=4)
+    burst = [add_mention(engine, now - timedelta(minutes=10) + timedelta(seconds=15 * k))
+             for k in range(30)]
+    with engine.begin() as conn:
+        incident = conn.execute(insert(Incident).returning(Incident.id), {
+            "brand": "Parkeo", "title": "t", "status": "open", "first_seen": now,
+            "last_seen": now}).scalar_one()
+        conn.execute(insert(IncidentMention),
+                     [{"incident_id": incident, "mention_id": m} for m in burst])
+    assert spikes(engine, rules, now)
+    assert spike_alerts(engine, rules, now) == 0
 
 
 def test_a_jump_in_complaints_at_a_steady_volume_is_a_complaint_spike(engine, now):

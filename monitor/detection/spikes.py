@@ -7,7 +7,8 @@ reviews a day is a spike; fifty tweets an hour on a busy account is a normal Mon
 be improbable under the stream's rate (``sensitivity``: false alarms per month), hold at least
 ``min_count`` mentions and ``factor`` times the usual; of a stream's windows only the most
 surprising stream and window of each measure alerts, and after an alert the same measure waits
-``cooldown_minutes``.
+``cooldown_minutes``; a spike that open incidents explain (their members make up most of its
+excess) raises nothing: the incident's alert already says what it is.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from monitor.alerts.outbox import raise_alert
 from monitor.config import Brand
 from monitor.detection import rates
 from monitor.detection.rates import Judgement
-from monitor.storage.tables import Alert
+from monitor.storage.tables import Alert, Incident, IncidentMention, Mention
 
 KINDS = {"mentions": "volume", "complaints": "complaints"}
+EXPLAINED = 0.5
+"""Share of a spike's excess that open incidents' members must make up to explain it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +112,29 @@ def _details(spike: Spike) -> dict[str, Any]:
     }
 
 
+def _explained(conn: Connection, brand: str, spike: Spike) -> bool:
+    """Whether open incidents' members make up most of the spike's excess: their own alert
+    already says what it is, with examples, so a figures-only spike would only repeat it."""
+    members = conn.execute(
+        select(func.count()).select_from(IncidentMention)
+        .join(Incident, Incident.id == IncidentMention.incident_id)
+        .join(Mention, Mention.id == IncidentMention.mention_id)
+        .where(Incident.brand == brand, Incident.status == "open",
+               Mention.created_at >= spike.start)
+    ).scalar_one()
+    return members >= EXPLAINED * (spike.count - spike.expected)
+
+
 def alert(engine: Engine, brand: Brand, spike: Spike, now: datetime) -> bool:
-    """Queue the spike's alert unless the same kind fired within the cooldown."""
+    """Queue the spike's alert unless the same kind fired within the cooldown, or an open
+    incident explains it."""
     rule = brand.alerts.volume
     prefix = f"{spike.kind}:{brand.name}"
     with engine.begin() as conn:
         last = _last_spike_at(conn, brand.name, prefix)
         if last is not None and now - last < timedelta(minutes=rule.cooldown_minutes):
+            return False
+        if _explained(conn, brand.name, spike):
             return False
         return raise_alert(
             conn,
