@@ -34,6 +34,13 @@ _FILLERS = """
 """
 FILLERS = frozenset(_FILLERS.split())
 """Words that name nothing in any of the languages, which the published stop lists miss."""
+_CONTENT = """
+    work works working worked open opens opened problem problems down help use used call fix
+    stop stopped full empty free order show turn end
+"""
+CONTENT = frozenset(_CONTENT.split())
+"""Words the published English list counts as stop words that say what a complaint is about
+("does not work", "won't open", "site down")."""
 _TOKEN = re.compile(r"[^\W\d_]{3,}")
 _NOISE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])[@#]\w+", re.IGNORECASE)
 _PLURAL_MIN = 5
@@ -55,7 +62,7 @@ def stop_words(language: str | None) -> frozenset[str]:
     languages = [language] if language in LANGUAGES else LANGUAGES
     listed = [w for lang in languages for w in get_stop_words(LANGUAGE_MAPPING[lang])]
     found = {fold(t) for w in listed for t in _TOKEN.findall(w)}  # "jusqu'" reads as "jusqu"
-    return frozenset(found | {fold(w) for w in FILLERS})
+    return frozenset((found - CONTENT) | {fold(w) for w in FILLERS})
 
 
 def key(word: str) -> str:
