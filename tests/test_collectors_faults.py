@@ -202,6 +202,7 @@ def _feeds_empty(server: ReplayServer) -> None:
 def _appstore(url: str, **options: Any) -> Collector:
     feed_url = url + "/{country}/rss/customerreviews/page={page}/id={app_id}/sortby=mostrecent/json"
     settings = {"app_id": stores.APP, "countries": ["be"], "feed_url": feed_url}
+    settings["backfill_hours"] = 72  # the reviews reach 53 h back, past the 24 h default
     return stores.AppStoreCollector(
         BRAND, stores.AppStoreOptions(**{**settings, "retry_wait_seconds": 0, **options})
     )
