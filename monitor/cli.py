@@ -25,7 +25,7 @@ from monitor.collectors.base import Collector
 from monitor.collectors.catalog import check_sources, source_states, states_table
 from monitor.collectors.credentials import Credentials
 from monitor.collectors.health import health, report, usage
-from monitor.collectors.http import month_of
+from monitor.collectors.quota import month_of
 from monitor.collectors.runner import Run
 from monitor.config import ROOT, ConfigError, Settings, VigieConfig, load_config
 from monitor.docs import refresh

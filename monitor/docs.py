@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from monitor.collectors.http import SourceOptions
+from monitor.collectors.api import SourceOptions
 from monitor.config import EXAMPLE_CONFIG, ROOT, load_config
 from monitor.plugins import SourcePlugin, registry
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from monitor.collectors.api import RequestsApi, SourceOptions
 from monitor.collectors.base import MalformedResponse, read_each
-from monitor.collectors.http import HttpError, RequestsApi, SourceOptions, parse_time
+from monitor.collectors.http import HttpError, parse_time
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
 from monitor.mentions import Batch, MentionIn

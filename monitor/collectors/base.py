@@ -23,9 +23,9 @@ UNREADABLE = (LookupError, TypeError, ValueError, AttributeError)
 class Collector(Stream, Protocol):
     """A source for one brand. ``key`` names its stored state (cursor and health).
 
-    API sources also carry a ``meter`` (:class:`monitor.collectors.http.Meter`): the runner opens
+    API sources also carry a ``meter`` (:class:`monitor.collectors.quota.Meter`): the runner opens
     it with the month's usage and saves what each stored batch cost, for the monthly quotas; and
-    a ``budget`` (:class:`monitor.collectors.http.RequestBudget`) the runner refills each run.
+    a ``budget`` (:class:`monitor.collectors.quota.RequestBudget`) the runner refills each run.
     """
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> Iterator[Batch]:

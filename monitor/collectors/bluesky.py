@@ -28,9 +28,10 @@ from atproto_client.request import Request
 from pydantic import Field
 
 from monitor.collectors import jetstream
+from monitor.collectors.api import ApiCollector, SourceOptions
 from monitor.collectors.base import RateLimited, read_each
 from monitor.collectors.credentials import Credentials
-from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, parse_time
+from monitor.collectors.http import from_epoch, parse_time
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand, ConfigError
 from monitor.mentions import Batch, Engagement, MentionIn

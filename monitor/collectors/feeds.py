@@ -19,8 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import feedparser
 from pydantic import Field
 
+from monitor.collectors.api import RequestsApi, SourceOptions
 from monitor.collectors.base import Held, MalformedResponse
-from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
+from monitor.collectors.http import from_epoch
 from monitor.collectors.markup import html_to_text
 from monitor.config import Brand
 from monitor.mentions import Batch, MentionIn

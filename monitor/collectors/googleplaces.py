@@ -25,9 +25,10 @@ import googlemaps
 from googlemaps import exceptions as gm
 from pydantic import Field
 
+from monitor.collectors.api import ApiCollector, SourceOptions
 from monitor.collectors.base import MalformedResponse, read_each
 from monitor.collectors.credentials import Credentials
-from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, make_session
+from monitor.collectors.http import from_epoch, make_session
 from monitor.config import Brand
 from monitor.mentions import Batch, MentionIn
 from monitor.plugins import SourcePlugin

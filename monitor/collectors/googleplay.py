@@ -23,8 +23,9 @@ from google_play_scraper.constants.regex import Regex
 from google_play_scraper.constants.request import PLAY_STORE_BASE_URL, Formats
 from pydantic import Field
 
+from monitor.collectors.api import RequestsApi, SourceOptions
 from monitor.collectors.base import MalformedResponse, read_each
-from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
+from monitor.collectors.http import from_epoch
 from monitor.collectors.paging import Page, sweep_each
 from monitor.config import Brand
 from monitor.mentions import Batch, Engagement, MentionIn

@@ -25,8 +25,9 @@ from pyfacebook import GraphAPI
 from pyfacebook.exceptions import FacebookError, LibraryError
 from pyfacebook.ratelimit import RateLimit
 
+from monitor.collectors.api import ApiCollector, SourceOptions
 from monitor.collectors.base import MalformedResponse, RateLimited, read_each
-from monitor.collectors.http import ApiCollector, SourceOptions, make_session, parse_time
+from monitor.collectors.http import make_session, parse_time
 from monitor.collectors.paging import Mark, Page
 from monitor.config import Brand
 

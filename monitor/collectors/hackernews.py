@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import Field
 
+from monitor.collectors.api import RequestsApi, SourceOptions
 from monitor.collectors.base import MalformedResponse, read_each
-from monitor.collectors.http import RequestsApi, SourceOptions, from_epoch
+from monitor.collectors.http import from_epoch
 from monitor.collectors.markup import html_to_text
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.config import Brand, ConfigError

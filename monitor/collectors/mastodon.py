@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 import mastodon
 from pydantic import Field, field_validator
 
+from monitor.collectors.api import ApiCollector, SourceOptions
 from monitor.collectors.base import read_each
 from monitor.collectors.credentials import Credentials
-from monitor.collectors.http import ApiCollector, SourceOptions, make_session, parse_time
+from monitor.collectors.http import make_session, parse_time
 from monitor.collectors.markup import html_to_text
 from monitor.config import Brand
 from monitor.mentions import Batch, Engagement, MentionIn, Rejected

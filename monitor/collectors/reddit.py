@@ -19,9 +19,10 @@ import prawcore
 from praw.models import Comment, Submission
 from pydantic import Field
 
+from monitor.collectors.api import ApiCollector, SourceOptions
 from monitor.collectors.base import read_each
 from monitor.collectors.credentials import DEFAULT_REDDIT_USER_AGENT, Credentials
-from monitor.collectors.http import ApiCollector, SourceOptions, from_epoch, make_session
+from monitor.collectors.http import from_epoch, make_session
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.config import Brand, ConfigError
 from monitor.mentions import Batch, Engagement, MentionIn

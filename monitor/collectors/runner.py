@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from monitor.collectors.base import Collector, DisabledCollector, Held
 from monitor.collectors.health import Outcome, RunPolicy, add_usage, load_state, load_usage, record
-from monitor.collectors.http import Meter, RequestBudget, month_of
+from monitor.collectors.quota import Meter, RequestBudget, month_of
 from monitor.mentions import Batch
 from monitor.storage import quarantine
 from monitor.storage.ingest import store_batch

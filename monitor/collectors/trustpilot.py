@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import Field
 
+from monitor.collectors.api import RequestsApi, SourceOptions
 from monitor.collectors.base import MalformedResponse, read_each
 from monitor.collectors.credentials import Credentials
-from monitor.collectors.http import RequestsApi, SourceOptions, parse_time
+from monitor.collectors.http import parse_time
 from monitor.collectors.paging import Page, sweep
 from monitor.config import Brand
 from monitor.mentions import Answer, Batch, Engagement, MentionIn

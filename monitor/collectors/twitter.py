@@ -17,8 +17,9 @@ from typing import Any
 import tweepy
 from pydantic import Field
 
+from monitor.collectors.api import ApiCollector, SourceOptions
 from monitor.collectors.credentials import Credentials
-from monitor.collectors.http import ApiCollector, SourceOptions, TimeoutAdapter, parse_time
+from monitor.collectors.http import TimeoutAdapter, parse_time
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.config import Brand, ConfigError
 from monitor.mentions import Batch, Engagement, MentionIn

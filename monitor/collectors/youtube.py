@@ -25,16 +25,10 @@ import requests
 from pydantic import Field
 from pyyoutube import Client
 
+from monitor.collectors.api import ApiCollector, SourceOptions
 from monitor.collectors.base import MalformedResponse, QuotaExhausted, read_each
 from monitor.collectors.credentials import Credentials
-from monitor.collectors.http import (
-    ApiCollector,
-    HttpError,
-    SourceOptions,
-    make_session,
-    parse_time,
-    retry_after,
-)
+from monitor.collectors.http import HttpError, make_session, parse_time, retry_after
 from monitor.collectors.paging import Page, Tracked, chunks, sweep
 from monitor.collectors.units import DailyUnits
 from monitor.config import Brand, ConfigError
