@@ -30,9 +30,9 @@ from monitor.cli import start_dashboard  # noqa: E402
 from monitor.config import Settings  # noqa: E402
 from monitor.passwords import hash_password  # noqa: E402
 from monitor.storage.db import make_engine, upgrade  # noqa: E402
+from tests.dashboard_seed import write_config  # noqa: E402
 from tests.streamlit_ws import Client, password_submit  # noqa: E402
 from tests.test_browser_dashboard import _free_port  # noqa: E402
-from tests.test_dashboard_seed import write_config  # noqa: E402
 
 MB = 1024 * 1024
 

@@ -14,7 +14,7 @@ from monitor.alerts.replies import CONTACTS, REPLIES, STATEMENTS, suggest
 from monitor.alerts.view import forecast_sentence
 from monitor.config import BrandAlerts, ConfigError, Settings
 from monitor.storage.tables import Incident, IncidentMention
-from tests.test_alerts_fixtures import add_mention, alert_id, queue, write_config
+from tests.alerts_fixtures import add_mention, alert_id, queue, write_config
 
 ONE = "      recipients: [lead@acme.test]"
 

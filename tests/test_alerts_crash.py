@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 from monitor.alerts.claims import UNKNOWN_NOTE
 from monitor.alerts.deliver import deliver_pending
+from tests.alerts_fixtures import SmtpSink, deliveries, queue, write_config
 from tests.support import ROOT
-from tests.test_alerts_fixtures import SmtpSink, deliveries, queue, write_config
 
 ALERTS = 12
 LEASE_SECONDS = 1.0

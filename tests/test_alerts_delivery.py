@@ -24,7 +24,7 @@ from monitor.alerts.outbox import delivery_state
 from monitor.alerts.replies import REPLIES, suggest
 from monitor.clock import SystemClock
 from monitor.scheduler import Pipeline, run_forever
-from tests.test_alerts_fixtures import (
+from tests.alerts_fixtures import (
     SmtpSink,
     add_mention,
     alert_id,

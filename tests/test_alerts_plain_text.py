@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from monitor.alerts.deliver import deliver_pending
 from monitor.config import Settings
+from tests.alerts_fixtures import add_mention, alert_id, queue, write_config
 from tests.test_alerts_compose import ONE, _eml
-from tests.test_alerts_fixtures import add_mention, alert_id, queue, write_config
 
 TITLE_ESCAPE = "\x1b]0;owned\x07"
 TEXT = "Parkeo fined me \u202eusd 05\u202c again \x1b[2J\x1b]0;rm -rf\x07 twice"

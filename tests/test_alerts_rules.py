@@ -15,7 +15,7 @@ from monitor.alerts.rules import Target, quiet_until, targets, webhook_key
 from monitor.config import BrandAlerts, QuietHours
 from monitor.storage.db import alembic_config, make_engine, upgrade
 from monitor.storage.tables import Alert, AlertDelivery
-from tests.test_alerts_fixtures import (
+from tests.alerts_fixtures import (
     SmtpSink,
     add_mention,
     alert_id,

@@ -10,7 +10,7 @@ from monitor.alerts.deliver import deliver_pending
 from monitor.alerts.outbox import delivery_state
 from monitor.alerts.webhooks import md
 from monitor.config import Settings
-from tests.test_alerts_fixtures import (
+from tests.alerts_fixtures import (
     WebhookReceiver,
     add_mention,
     alert_id,

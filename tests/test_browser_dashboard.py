@@ -18,8 +18,7 @@ from sqlalchemy import Engine, select
 
 from dashboard.safe import plain
 from monitor.storage.tables import Alert
-from tests.support import ROOT
-from tests.test_dashboard_seed import (
+from tests.dashboard_seed import (
     BIDI,
     HOSTILE_AUTHOR,
     HOSTILE_TEXT,
@@ -27,6 +26,7 @@ from tests.test_dashboard_seed import (
     seed,
     write_config,
 )
+from tests.support import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

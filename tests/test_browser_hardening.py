@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 
 from monitor.reports import registry
+from tests.dashboard_seed import Seeded
 from tests.test_browser_dashboard import PAGES, _click, _settled, browser, served  # noqa: F401
-from tests.test_dashboard_seed import Seeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

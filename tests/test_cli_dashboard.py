@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.alerts_fixtures import free_port
 from tests.support import ROOT
-from tests.test_alerts_fixtures import free_port
 
 
 def _answers(port: int) -> bool:

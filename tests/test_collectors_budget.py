@@ -8,8 +8,8 @@ import pytest
 
 from monitor.collectors.runner import run
 from monitor.storage.ingest import load_cursor
+from tests.alerts_fixtures import free_port
 from tests.replay.server import Reply, serving
-from tests.test_alerts_fixtures import free_port
 from tests.test_collectors_mastodon import collector as mastodon
 from tests.test_collectors_mastodon import recorded_statuses
 from tests.test_collectors_stores import NOW, appstore, feed, feed_path, review

@@ -31,8 +31,7 @@ from monitor.storage.tables import (
     Sentiment,
     SentimentCorrection,
 )
-from tests.support import ROOT
-from tests.test_dashboard_seed import (
+from tests.dashboard_seed import (
     BIDI,
     HOSTILE_AUTHOR,
     HOSTILE_TEXT,
@@ -42,6 +41,7 @@ from tests.test_dashboard_seed import (
     seed,
     write_config,
 )
+from tests.support import ROOT
 
 APP = ROOT / "dashboard" / "app.py"
 Start = Callable[..., AppTest]

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, select
 
 from monitor.reports import registry
 from monitor.storage.tables import Response
+from tests.dashboard_seed import Seeded, seed
 from tests.support import ROOT
 from tests.test_dashboard_app import Start, local_server, start  # noqa: F401 (fixtures)
-from tests.test_dashboard_seed import Seeded, seed
 
 STREAMLIT_CONFIG = ROOT / "dashboard" / ".streamlit" / "config.toml"
 

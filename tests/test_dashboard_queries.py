@@ -17,7 +17,7 @@ from monitor.reports.figures import compute, delay_stats
 from monitor.reports.period import Week
 from monitor.storage.ingest import store_mentions
 from monitor.storage.tables import Alert, Forecast, Response, Sentiment, SentimentCorrection
-from tests.test_dashboard_seed import HOSTILE_TEXT, Seeded, seed
+from tests.dashboard_seed import HOSTILE_TEXT, Seeded, seed
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ from monitor.config import Settings
 from monitor.passwords import hash_password
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.tables import LoginFailure
+from tests.dashboard_seed import seed, write_config
 from tests.streamlit_ws import Client, password_submit
 from tests.test_browser_dashboard import _free_port, _wait_healthy
-from tests.test_dashboard_seed import seed, write_config
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery"

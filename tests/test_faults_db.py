@@ -29,7 +29,7 @@ from monitor.storage.db import make_engine, upgrade
 from monitor.storage.ingest import load_cursor
 from monitor.storage.tables import CollectorState, JobLease, Mention, Sentiment
 from monitor.workers import run_worker
-from tests.test_alerts_fixtures import free_port
+from tests.alerts_fixtures import free_port
 
 BRAND = "Parkeo"
 LOCK_SECONDS = 1.5

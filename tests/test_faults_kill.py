@@ -31,8 +31,8 @@ from sqlalchemy import Engine, func, select
 from monitor.storage.db import make_engine
 from monitor.storage.ingest import load_cursor
 from monitor.storage.tables import Alert, AlertDelivery, Mention, Sentiment
+from tests.alerts_fixtures import SmtpSink
 from tests.support import ROOT
-from tests.test_alerts_fixtures import SmtpSink
 
 SEED = 20261123
 KILLS_PER_STAGE = 7

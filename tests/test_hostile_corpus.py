@@ -34,9 +34,9 @@ from monitor.scheduler import Pipeline
 from monitor.storage.ingest import MAX_TEXT
 from monitor.storage.normalise import clean_text
 from monitor.storage.tables import Alert, AlertDelivery, Mention, Sentiment
+from tests.alerts_fixtures import SmtpSink
 from tests.hostile_corpus import BIDI, BRAND, CORPUS
 from tests.support import ROOT
-from tests.test_alerts_fixtures import SmtpSink
 from tests.test_dashboard_app import shown, texts
 
 CONFIG = """
