@@ -177,12 +177,6 @@ def _fmt(value: Any) -> str:
 # --- charts ------------------------------------------------------------------------------------
 
 
-def sentiment_scale() -> alt.Scale:
-    return alt.Scale(
-        domain=list(style.SENTIMENT_COLOURS), range=list(style.SENTIMENT_COLOURS.values())
-    )
-
-
 def engagement_chart(series: pd.DataFrame, tz: tzinfo, forecast: Mapping[str, Any] | None) -> None:
     """Reshares and likes over time; the forecast's final count and interval as a band."""
     long = series.melt(

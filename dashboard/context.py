@@ -137,10 +137,6 @@ def timezone() -> tzinfo:
     return cfg.zone(selected_brands(cfg)[0])
 
 
-def own_brands(cfg: VigieConfig) -> list[str]:
-    return cfg.brand_names
-
-
 def watched_brands(cfg: VigieConfig) -> list[str]:
     """The brands and their competitors, each once, in config order."""
     names = list(cfg.brand_names)

@@ -1,10 +1,9 @@
-"""Virality forecast of a single mention (SEISMIC-family self-exciting process, calibrated)."""
+"""Virality forecast of a single mention (SEISMIC-family self-exciting process, calibrated).
 
-from models.spread.forecast import (
-    SpreadForecast,
-    forecast_events,
-    forecast_snapshots,
-    load_params,
-)
+The product forecasts from engagement polls (:func:`forecast_snapshots`); the full-event variant
+(``forecast.forecast_events``) serves training and evaluation only.
+"""
 
-__all__ = ["SpreadForecast", "forecast_events", "forecast_snapshots", "load_params"]
+from models.spread.forecast import SpreadForecast, forecast_snapshots, load_params
+
+__all__ = ["SpreadForecast", "forecast_snapshots", "load_params"]

@@ -71,7 +71,8 @@ def forecast_events(
     observe_s: float,
     params: SpreadParams | None = None,
 ) -> SpreadForecast:
-    """Forecast from the full event list: ``times`` in seconds since the original post.
+    """Forecast from the full event list: ``times`` in seconds since the original post. Training
+    and evaluation only: the product sees engagement polls (:func:`forecast_snapshots`).
 
     ``times[0]``/``followers[0]`` are the original post and its author's followers; the rest are
     reshares and their authors' followers. Events after ``observe_s`` are ignored.

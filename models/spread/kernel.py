@@ -19,13 +19,6 @@ THETA = 0.242
 _C0 = THETA / (S0 * (1.0 + THETA))  # plateau height that makes the kernel integrate to 1
 
 
-def kernel_pdf(u: np.ndarray) -> np.ndarray:
-    """Reaction-time density phi(u): how likely a follower reshares u seconds after exposure."""
-    u = np.asarray(u, dtype=float)
-    tail = _C0 * (np.maximum(u, S0) / S0) ** -(1.0 + THETA)
-    return np.where(u < 0, 0.0, np.where(u < S0, _C0, tail))
-
-
 def kernel_cdf(u: np.ndarray) -> np.ndarray:
     """Share of a reshare's eventual influence already spent u seconds after it."""
     u = np.maximum(np.asarray(u, dtype=float), 0.0)

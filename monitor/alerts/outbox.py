@@ -130,12 +130,6 @@ def _update_existing(
     return escalated.rowcount > 0
 
 
-def last_alert_at(conn: Connection, brand: str, kind: str) -> datetime | None:
-    """When the brand last got an alert of this kind (for cooldowns)."""
-    query = select(Alert.created_at).where(Alert.brand == brand, Alert.kind == kind)
-    return conn.execute(query.order_by(Alert.created_at.desc()).limit(1)).scalar()
-
-
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One revision to one target, as the dashboard shows it (never a secret: webhooks are
