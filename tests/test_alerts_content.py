@@ -14,7 +14,7 @@ from monitor.alerts.replies import STATEMENTS, statement_languages
 from monitor.config import Settings
 from monitor.storage.tables import Alert, Incident, IncidentMention, Mention
 from monitor.timebins import bin_width, binned
-from tests.test_alerts_fixtures import add_mention, alert_id, queue, write_config
+from tests.alerts_fixtures import add_mention, alert_id, queue, write_config
 
 ONE = "      recipients: [lead@acme.test]"
 

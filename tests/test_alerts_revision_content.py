@@ -12,8 +12,8 @@ from monitor.alerts.deliver import deliver_pending
 from monitor.alerts.release import release_due
 from monitor.config import Settings
 from monitor.storage.tables import Alert
+from tests.alerts_fixtures import alert_id, queue, write_config
 from tests.test_alerts_compose import ONE, _eml
-from tests.test_alerts_fixtures import alert_id, queue, write_config
 
 
 def test_each_revision_is_sent_with_its_own_content(engine, tmp_path, now):

@@ -13,8 +13,8 @@ from monitor.mentions import Rejected
 from monitor.storage import quarantine, rollups
 from monitor.storage.tables import Alert, AlertDelivery, Mention
 from tests import test_dashboard_app as pages
+from tests.dashboard_seed import HOSTILE_TEXT, Seeded
 from tests.test_dashboard_app import table, texts
-from tests.test_dashboard_seed import HOSTILE_TEXT, Seeded
 
 # The dashboard tests' fixtures: a seeded database, the app started on a page, served locally.
 local_server, seeded, start = pages.local_server, pages.seeded, pages.start

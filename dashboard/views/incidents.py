@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components, context, style
+from monitor.display import duration
 
 PERIODS = {"48 h": 2, "7 d": 7, "30 d": 30, "90 d": 90}
 
@@ -60,7 +61,7 @@ def summary(row: Mapping[str, Any]) -> None:
 
 def growth_chart(incident_id: int, row: Mapping[str, Any]) -> None:
     width, growth = context.incident_growth(incident_id)
-    grain = components.duration(width.total_seconds() / 60, suffix="")
+    grain = duration(width.total_seconds() / 60)
     if growth.empty:
         st.caption("No mention is linked to this incident yet.")
         return
