@@ -17,6 +17,7 @@ from pandas.io.formats.style import Styler
 
 from dashboard import auth, context, queries, style
 from dashboard.safe import csv_bytes, md, plain, typed
+from monitor.alerts.examples import stars
 from monitor.display import duration, safe_url
 
 
@@ -86,6 +87,11 @@ def download(frame: pd.DataFrame, name: str, key: str, label: str = "Export CSV"
 # --- mentions ----------------------------------------------------------------------------------
 
 
+def rating_stars(value: Any) -> str:
+    """A DataFrame's rating (a float, NaN where none) as stars."""
+    return stars(int(value)) if pd.notna(value) else ""
+
+
 def mention_table(frame: pd.DataFrame, tz: tzinfo, key: str, height: int | str = "auto") -> None:
     """Mentions as a table: text as plain data, sentiment coloured, link to the original."""
     view = pd.DataFrame(
@@ -93,6 +99,7 @@ def mention_table(frame: pd.DataFrame, tz: tzinfo, key: str, height: int | str =
             "time": frame["created_at"].map(lambda t: local(t, tz)),
             "sentiment": frame["label"],
             "complaint": frame["complaint"].astype(bool),
+            "stars": frame["rating"].map(rating_stars) if "rating" in frame else None,
             "state": frame["state"],
             "source": frame["source"],
             "brand": frame["brand"],
@@ -113,6 +120,7 @@ def mention_table(frame: pd.DataFrame, tz: tzinfo, key: str, height: int | str =
             "time": st.column_config.DatetimeColumn("When", format="D MMM HH:mm", width="small"),
             "sentiment": st.column_config.TextColumn("Sentiment", width="small"),
             "complaint": st.column_config.CheckboxColumn("Complaint", width="small"),
+            "stars": st.column_config.TextColumn("Rating", width="small"),
             "state": st.column_config.TextColumn("Response", width="small"),
             "source": st.column_config.TextColumn("Source", width="small"),
             "brand": st.column_config.TextColumn("Brand", width="small"),

@@ -1,6 +1,8 @@
-"""Score stage: give every new mention a sentiment and complaint reading, in batches.
+"""Score stage: give every new mention a sentiment, complaint and intent reading, in batches.
 
-Rows carry the model id, so ``rescore`` after a model change redoes only what the old model read.
+The star rating a source stored (app stores, review sites) goes to the model with the text: it is
+evidence the model weighs. Rows carry the model id, so ``rescore`` after a model change redoes
+only what the old model read.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ log = logging.getLogger(__name__)
 class Model(Protocol):
     model_id: str
 
-    def predict(self, texts: list[str]) -> list[Any]: ...
+    def predict(self, texts: list[str], ratings: list[int | None] | None = None) -> list[Any]: ...
+
+
+Claimed = tuple[int, str, int | None]  # mention id, text, star rating
 
 
 @cache
@@ -34,27 +39,27 @@ def load_model(name: str | None = None) -> Model:
     return model
 
 
-def _claim(conn: Connection, model_id: str, limit: int) -> list[tuple[int, str]]:
+def _claim(conn: Connection, model_id: str, limit: int) -> list[Claimed]:
     """Lock a batch of unscored mentions; other workers skip them instead of waiting."""
     scored = exists().where(Sentiment.mention_id == Mention.id, Sentiment.model_id == model_id)
     query = (
-        select(Mention.id, Mention.text)
+        select(Mention.id, Mention.text, Mention.rating)
         .where(~scored)
         .order_by(Mention.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Mention.__table__)
     )
-    return [(i, t) for i, t in conn.execute(query)]
+    return [(i, t, r) for i, t, r in conn.execute(query)]
 
 
 def _write(
     conn: Connection,
     model: Model,
-    rows: list[tuple[int, str]],
+    rows: list[Claimed],
     predictions: list[Any],
     now: datetime,
 ) -> None:
-    ids = [i for i, _ in rows]
+    ids = [i for i, _, _ in rows]
     values = [
         {
             "mention_id": i,
@@ -62,6 +67,7 @@ def _write(
             "score": float(p.score),
             "is_complaint": bool(p.is_complaint),
             "complaint_score": float(p.complaint_score),
+            "intent": getattr(p, "intent", None),
             "model_id": model.model_id,
             "scored_at": now,
         }
@@ -111,12 +117,17 @@ def _score_batch(engine: Engine, model: Model, size: int, now: Callable[[], date
         with engine.begin() as conn:
             rows = _claim(conn, model.model_id, size)
             if rows:
-                _write(conn, model, rows, model.predict([t for _, t in rows]), now())
+                _write(conn, model, rows, _predict(model, rows), now())
         return len(rows)
     with engine.connect() as conn:
         rows = _claim(conn, model.model_id, size)
     if rows:
-        predictions = model.predict([t for _, t in rows])
+        predictions = _predict(model, rows)
         with engine.begin() as conn:
             _write(conn, model, rows, predictions, now())
     return len(rows)
+
+
+def _predict(model: Model, rows: list[Claimed]) -> list[Any]:
+    """The model's readings of claimed rows, each text with its star rating (or None)."""
+    return model.predict([t for _, t, _ in rows], [r for _, _, r in rows])

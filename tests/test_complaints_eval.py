@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from models import complaints
-from models.complaints_eval import evaluate, read_support
+from models.complaints import intent
+from models.complaints.eval import evaluate, read_support
 
 HEADER = ["", "tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id",
           "in_response_to_tweet_id"]
@@ -53,20 +54,36 @@ def test_detect_target_first_brand_mentioned() -> None:
     assert complaints.detect_target("Acmeville is nice", ["Acme"]) is None
 
 
-def test_complaint_head_ships_and_the_rule_is_its_fallback(monkeypatch, tmp_path: Path) -> None:
-    head = complaints.load_head()
-    assert head is not None and head.weight.shape == (complaints.N_FEATURES,)
-    scores = head.predict(["@user hi", "hi"], np.zeros((2, complaints.EMBED_DIM), np.float32),
-                          np.array([0.0, 1.0], np.float32))
-    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
-    assert scores[1] == 0  # certain praise is never a complaint
-    head.save(tmp_path / "head.npz")
-    again = complaints.ComplaintHead.load(tmp_path / "head.npz")
-    np.testing.assert_array_equal(again.weight, head.weight)
-    monkeypatch.setattr(complaints, "HEAD_PATH", tmp_path / "absent.npz")
-    complaints.load_head.cache_clear()
+def test_intent_heads_ship_and_the_rule_is_their_fallback(monkeypatch, tmp_path: Path) -> None:
+    model = intent.load_intent()
+    assert model is not None and "fast" in model.heads
+    texts = ["@user hi", "hi", "is it open on sunday?"]
+    use = np.zeros((3, 512), np.float32)
+    complaint, question = model.scores(texts, use, np.array([0.0, 1.0, 0.0], np.float32))
+    assert complaint.shape == question.shape == (3,)
+    assert np.all((complaint >= 0) & (complaint <= 1)) and np.all((question >= 0) & (question <= 1))
+    assert complaint[1] == 0  # certain praise is never a complaint
+    assert question[2] > question[1]  # asking is a cue the heads read
+    model.save(tmp_path)
+    again = intent.IntentModel.load(tmp_path)
+    np.testing.assert_array_equal(again.heads["fast"].weight, model.heads["fast"].weight)
+    monkeypatch.setattr(intent, "ARTIFACTS", tmp_path / "absent")
+    intent.load_intent.cache_clear()
     try:
-        assert complaints.load_head() is None
+        assert intent.load_intent() is None and intent.model_suffix() == ""
+        rule, none = intent.intent_scores(["@acme broken again"], np.array([[0.9, 0.05, 0.05]]))
+        assert rule[0] > complaints.COMPLAINT_THRESHOLD and none[0] == 0
     finally:
         monkeypatch.undo()
-        complaints.load_head.cache_clear()
+        intent.load_intent.cache_clear()
+
+
+def test_intent_cues_and_priority() -> None:
+    cues = intent.cues(["Is it open on Saturday? http", "Why?! It is broken again", "Fine.",
+                        "¿Abre el sábado", "@user ok"])
+    assert cues[:, 1].tolist() == [1, 1, 0, 1, 0]  # asks
+    assert cues[:, 2].tolist() == [1, 0, 0, 0, 0]  # ends asking (links after it count)
+    assert cues[:, 0].tolist() == [0, 0, 0, 0, 1]  # addresses a handle
+    assert complaints.intent_of(0.7, 0.9) == "complaint"  # a complaint phrased as a question
+    assert complaints.intent_of(0.2, 0.6) == "question"
+    assert complaints.intent_of(0.2, 0.2) == "other"

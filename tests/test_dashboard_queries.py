@@ -16,7 +16,14 @@ from monitor.mentions import MentionIn
 from monitor.reports.figures import compute, delay_stats
 from monitor.reports.period import Week
 from monitor.storage.ingest import store_mentions
-from monitor.storage.tables import Alert, Forecast, Response, Sentiment, SentimentCorrection
+from monitor.storage.tables import (
+    Alert,
+    Forecast,
+    Mention,
+    Response,
+    Sentiment,
+    SentimentCorrection,
+)
 from tests.dashboard_seed import HOSTILE_TEXT, Seeded, seed
 
 
@@ -318,3 +325,19 @@ def test_trends_inbox_and_weekly_report_agree_on_p90_for_ten_answers(engine: Eng
         assert stats.p90_minutes == pytest.approx(90, abs=0.01)
         assert stats.median_minutes == pytest.approx(55, abs=0.01)
         assert stats.within_sla == 6
+
+
+def test_inbox_lists_questions_as_questions_with_their_stars(engine: Engine, seeded: Seeded):
+    """A question needs an answer too: listed in the Inbox, but not counted as a complaint."""
+    week = InboxFilter(brands=("Parkeo",), start=seeded.now - timedelta(days=7), sla_minutes=60)
+    before = queries.inbox_summary(engine, week, seeded.now)
+    with engine.begin() as conn:
+        conn.execute(Sentiment.__table__.update().where(
+            Sentiment.mention_id == seeded.neutral).values(intent="question"))
+        conn.execute(Mention.__table__.update().where(
+            Mention.id == seeded.neutral).values(rating=4))
+    rows = queries.inbox(engine, week, seeded.now)
+    assert seeded.neutral in ids(rows)
+    row = rows.loc[rows["id"] == seeded.neutral].iloc[0]
+    assert row["intent"] == "question" and not row["complaint"] and int(row["rating"]) == 4
+    assert queries.inbox_summary(engine, week, seeded.now) == before

@@ -37,7 +37,7 @@ class FlipModel:
     model_id: str
     every: int
 
-    def predict(self, texts: list[str]) -> list[Any]:
+    def predict(self, texts: list[str], ratings: list[int | None] | None = None) -> list[Any]:
         return [self._read(int(text.split("#")[1])) for text in texts]
 
     def _read(self, n: int) -> Any:

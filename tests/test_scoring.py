@@ -39,6 +39,7 @@ class _Reading:
     language: str = "fr"
     is_complaint: bool = False
     complaint_score: float = 0.1
+    intent: str = "other"
 
 
 class GatedModel:
@@ -50,7 +51,7 @@ class GatedModel:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def predict(self, texts: list[str]) -> list[_Reading]:
+    def predict(self, texts: list[str], ratings: list[int | None] | None = None) -> list[_Reading]:
         self.entered.set()
         assert self.release.wait(30)
         return [_Reading() for _ in texts]
@@ -70,6 +71,36 @@ def test_real_model_scores_every_mention_once_and_fills_language(engine, now):
     labels = {r.text: r.label for r in rows}
     assert labels[TEXTS[0]] == "negative" and labels[TEXTS[1]] == "positive"
     assert {r.language for r in rows} <= {"fr", "nl", "en"}
+
+
+class RecordingModel:
+    """A stand-in that remembers the rating each text came with and calls every text a
+    question, to check what scoring hands the model and stores."""
+
+    model_id = "recording-test-model"
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int | None] = {}
+
+    def predict(self, texts: list[str], ratings: list[int | None] | None = None) -> list[_Reading]:
+        self.seen.update(zip(texts, ratings or [None] * len(texts), strict=True))
+        return [_Reading(intent="question") for _ in texts]
+
+
+def test_stored_ratings_reach_the_model_and_intents_are_stored(engine, now):
+    mentions = [
+        MentionIn(source="appstore", external_id="r1", brand="Parkeo",
+                  text="Broken since the update", created_at=now, rating=1),
+        MentionIn(source="x", external_id="t1", brand="Parkeo", text="Is the office open?",
+                  created_at=now),
+    ]
+    with engine.begin() as conn:
+        store_mentions(conn, mentions, now)
+    recording = RecordingModel()
+    assert score_pending(engine, recording) == 2
+    assert recording.seen == {"Broken since the update": 1, "Is the office open?": None}
+    with engine.connect() as conn:
+        assert set(conn.execute(select(Sentiment.intent)).scalars()) == {"question"}
 
 
 def test_a_model_change_rescores(sqlite_engine, now):

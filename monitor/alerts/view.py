@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from monitor.alerts.escalation import FOOTPRINT
-from monitor.alerts.examples import Example, examples_for
+from monitor.alerts.examples import Example, examples_for, stars
 from monitor.alerts.replies import Reply, statement_languages, suggest
 from monitor.config import Brand, BrandAlerts, VigieConfig
 from monitor.display import duration
@@ -28,7 +28,7 @@ from monitor.storage.tables import (
     Sentiment,
 )
 
-MENTION_FIELDS = ("text", "author", "author_followers", "url", "source", "language")
+MENTION_FIELDS = ("text", "author", "author_followers", "url", "source", "language", "rating")
 MAX_SERIES = 500
 MAX_TIMES = 20_000
 VOLUME_HISTORY = timedelta(hours=6)
@@ -161,6 +161,7 @@ def facts(view: AlertView) -> list[tuple[str, str]]:
     rows: list[tuple[str, str | None]] = [
         ("Author", _author_line(d)),
         ("Source", d.get("source") and str(d["source"])),
+        ("Rating", stars(d.get("rating"))),
         ("Languages", _languages_line(d)),
         ("Language", None if _languages_line(d) else d.get("language") and str(d["language"])),
         ("Sentiment", sentiment_sentence(view.sentiment)),

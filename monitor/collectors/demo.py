@@ -327,10 +327,19 @@ class DemoCollector:
             author=author,
             author_followers=int(rng.lognormvariate(5.5, 1.5)),
             language=lang,
-            rating=rng.randint(1, 2) if platform == "appstore" and kind != "praise" else None,
+            rating=_rating(rng, kind) if platform == "appstore" else None,
         )
         final = int(rng.uniform(300, 3000)) if spreads else int(rng.expovariate(0.5))
         return DemoPost(mention, final, rng.uniform(20, 50) if spreads else 30.0)
+
+
+def _rating(rng: random.Random, kind: str) -> int:
+    """An app-store review's stars: 1-2 for problems, 3-4 for questions and chatter, 5 for
+    praise (which draws nothing, so the demo's stream stays the same as before ratings
+    varied)."""
+    if kind == "praise":
+        return 5
+    return rng.randint(1, 2) + (2 if kind == "chatter" else 0)
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:

@@ -113,6 +113,9 @@ class Sentiment(Base):
     score: Mapped[float] = mapped_column(Float)
     is_complaint: Mapped[bool] = mapped_column(Boolean, default=False)
     complaint_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # complaint, question (or request: needs an answer, is no incident) or other; NULL for
+    # readings made before intents existed.
+    intent: Mapped[str | None] = mapped_column(String(12))
     model_id: Mapped[str] = mapped_column(String(128))
     scored_at: Mapped[datetime]
 

@@ -1,4 +1,4 @@
-"""Complaint detection checked on real support traffic: `python -m models.complaints_eval`.
+"""Complaint detection checked on real support traffic: `python -m models.complaints.eval`.
 
 In ../shared/data/support-tweets/ the inbound tweets are customers writing to a brand's support
 account (mostly problems) and the outbound ones are the brands' replies (never complaints). The
@@ -7,7 +7,6 @@ The brand an inbound tweet targets is the author of the reply it got.
 """
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -15,16 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from models import complaints
+from models.complaints.support import SUPPORT_TWEETS, support_rows
 from models.sentiment import load
-
-SUPPORT_TWEETS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "support-tweets"
-                  / "twcs-first5000.csv")
-
-
-def support_rows(path: Path) -> list[dict[str, str]]:
-    """The support corpus's well-formed rows (``inbound`` is True or False)."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [r for r in csv.DictReader(handle) if r["inbound"] in ("True", "False")]
 
 
 def precision_recall(flags: np.ndarray, gold: np.ndarray) -> dict[str, float]:
@@ -68,7 +59,7 @@ def evaluate(path: Path = SUPPORT_TWEETS, model_name: str | None = None) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.complaints_eval", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m models.complaints.eval", description=__doc__)
     parser.add_argument("file", nargs="?", default=str(SUPPORT_TWEETS))
     parser.add_argument("--model", default=None, help="HF model id or local path")
     args = parser.parse_args(argv)
