@@ -27,15 +27,12 @@ from monitor.storage.tables import (
 LOW_RATING = 2
 
 
-def complaints(
-    conn: Connection, brand: str, start: datetime, end: datetime, limit: int
-) -> list[Complaint]:
-    """The brand's complaints published in [start, end), the most recent ``limit`` of them,
-    oldest first: flagged so, negative (the complaint flag misses some), or rated one or two
-    stars (a short review's words may say little, its stars say it)."""
-    query = (
-        select(Mention.id, Mention.created_at, Mention.author, Mention.language, Mention.text,
-               Mention.url, Mention.source, Mention.rating, Sentiment.label, Sentiment.score)
+def _complaints(brand: str, start: datetime, end: datetime, limit: int, *columns: Any) -> Any:
+    """The brand's complaints published in [start, end), the most recent ``limit`` of them:
+    flagged so, negative (the complaint flag misses some), or rated one or two stars (a short
+    review's words may say little, its stars say it)."""
+    return (
+        select(*columns)
         .join(Sentiment, Sentiment.mention_id == Mention.id)
         .where(Mention.brand == brand, Mention.created_at >= start, Mention.created_at < end,
                or_(Sentiment.is_complaint.is_(True), Sentiment.label == "negative",
@@ -43,12 +40,29 @@ def complaints(
         .order_by(Mention.created_at.desc())
         .limit(limit)
     )
+
+
+def complaints(
+    conn: Connection, brand: str, start: datetime, end: datetime, limit: int
+) -> list[Complaint]:
+    """The complaints of [start, end) with what an incident shows of them, oldest first."""
+    query = _complaints(brand, start, end, limit, Mention.id, Mention.created_at, Mention.author,
+                        Mention.language, Mention.text, Mention.url, Mention.source,
+                        Mention.rating, Sentiment.label, Sentiment.score)
     found = [
         Complaint(r.id, r.created_at, r.author, r.language, r.text, r.url,
                   r.score if r.label == "negative" else 0.0, r.source, r.rating)
         for r in conn.execute(query)
     ]
     return found[::-1]
+
+
+def earlier(conn: Connection, brand: str, start: datetime, end: datetime, limit: int) -> list[Any]:
+    """The complaints of [start, end) as rows of (created_at, text, language), oldest first:
+    all the usual rate of each meaning and the background of titles need, read cheaply."""
+    query = _complaints(brand, start, end, limit, Mention.created_at, Mention.text,
+                        Mention.language)
+    return conn.execute(query).all()[::-1]
 
 
 def history_start(conn: Connection, brand: str) -> datetime | None:

@@ -90,27 +90,28 @@ def detect_incidents(
         windows = scopes(conn, brand, now)
         longest = max(s.window for s in windows)
         recent = store.complaints(conn, brand.name, now - longest, now, MAX_WINDOW)
-        past = store.complaints(conn, brand.name,
-                                now - longest - timedelta(hours=rule.baseline_hours),
-                                now - longest, MAX_BASELINE)
+        past = store.earlier(conn, brand.name,
+                             now - longest - timedelta(hours=rule.baseline_hours),
+                             now - longest, MAX_BASELINE)
         incidents = store.open_incidents(conn, brand.name)
         known = store.members_of_any(conn, [c.id for c in recent])
     fresh = [c for c in recent if c.id not in known]
     if not fresh:
         return 0
-    history = past + recent
-    vectors = cache.embed([c.text for c in history])
-    fresh_rows = [i for i, c in enumerate(history) if c.id not in known and i >= len(past)]
+    history = [(r.created_at, r.text, r.language) for r in past]
+    history += [(c.created_at, c.text, c.language) for c in recent]
+    vectors = cache.embed([text for _, text, _ in history])
+    fresh_rows = [len(past) + i for i, c in enumerate(recent) if c.id not in known]
     fresh_vectors = vectors[fresh_rows]
     member = min(s.similarity for s in windows) + MEMBER_MARGIN
     left = attach(incidents, fresh, fresh_vectors, member)
-    times = np.array([c.created_at.timestamp() for c in history])
+    times = np.array([at.timestamp() for at, _, _ in history])
     alpha = rates.alpha(rule.sensitivity, CLUSTER_TESTS, 1, [s.window for s in windows])
     if len(past) == MAX_BASELINE:  # truncated: the usual rate is counted over what was read
         first = max(first, past[0].created_at)
     bursts = find_bursts(fresh, fresh_vectors, left, Past(times, vectors, first), now, windows,
                          rule, alpha)
-    cycle = Cycle(brand, now, history, cache)
+    cycle = Cycle(brand, now, [(text, lang) for _, text, lang in history[-BACKGROUND:]], cache)
     with engine.begin() as conn:
         queued = cycle.store(conn, incidents, bursts, fresh, fresh_vectors, member)
         store.close_quiet(conn, brand.name, now, rule.close_after_hours)
@@ -120,9 +121,9 @@ def detect_incidents(
 class Cycle:
     """Writing one cycle's findings: new incidents, grown ones, their figures and alerts."""
 
-    def __init__(self, brand: Brand, now: datetime, history: list[Complaint],
+    def __init__(self, brand: Brand, now: datetime, background: list[tuple[str, str | None]],
                  cache: EmbeddingCache) -> None:
-        self.brand, self.now, self.history, self.cache = brand, now, history, cache
+        self.brand, self.now, self.background, self.cache = brand, now, background, cache
 
     def store(self, conn: Connection, incidents: list[OpenIncident], bursts: list[Burst],
               fresh: list[Complaint], vectors: np.ndarray, member: float) -> int:
@@ -170,8 +171,7 @@ class Cycle:
         risk = self._risk(stats, recent / expected)
         members = store.member_texts(conn, incident_id)
         texts = {t for t, _ in members}
-        background = [(c.text, c.language) for c in self.history[-BACKGROUND:]
-                      if c.text not in texts]
+        background = [(t, lang) for t, lang in self.background if t not in texts]
         found = naming.themes(self.brand, members, background, self.cache)
         title = naming.title(self.brand, found, stats.authors)
         shares = naming.language_shares(stats.languages)
