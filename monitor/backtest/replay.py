@@ -33,8 +33,9 @@ from monitor.storage.tables import Alert, Incident, IncidentMention, Mention
 
 IDLE_TICK = timedelta(hours=1)
 """Processing runs at least this often, even when nothing new came (closing, silence)."""
-TAIL = timedelta(hours=1)
-"""How long the replay goes on after the last mention, for alerts it may still raise."""
+TAIL = timedelta(minutes=10)
+"""How long the replay goes on after the last mention (what it may still raise). Short: the
+recording ends there, the sources do not fall silent."""
 UNRELEASED = ("pending", "held")
 
 
@@ -202,6 +203,9 @@ class Replay:
             if due - last_process >= (self.process_every if pending else IDLE_TICK):
                 self._process(due)
                 last_process, pending = due, False
+        if pending:  # the last polls' mentions are processed too
+            self.clock.current = end
+            self._process(end)
         self._finish()
         self.outcome.seconds = time.monotonic() - began
         return self.outcome
@@ -247,8 +251,8 @@ class Replay:
 def backtest(config: VigieConfig, history: list[MentionIn], start: datetime | None = None,
              end: datetime | None = None, process_every: timedelta = timedelta(minutes=5),
              ) -> Outcome:
-    """Replay ``history`` (in time order) from ``start`` to ``end`` (default: all of it, plus an
-    hour for what it may still raise); mentions after ``end`` are left out."""
+    """Replay ``history`` (in time order) from ``start`` to ``end`` (default: all of it, plus
+    ``TAIL``); mentions after ``end`` are left out."""
     if end is not None:
         history = [m for m in history if available_at(m) <= end]
     if not history:
