@@ -105,7 +105,8 @@ import random, sys, time, torch
 from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 torch.set_num_threads(int(sys.argv[1]))
 lengths = [int(x) for x in sys.argv[2].split(",")]
-model = XLMRobertaForSequenceClassification(XLMRobertaConfig(num_labels=3)).eval()
+config = XLMRobertaConfig(vocab_size=250002, num_labels=3)  # xlm-roberta-base
+model = XLMRobertaForSequenceClassification(config).eval()
 rng = random.Random(0)
 ids = [[0] + [rng.randrange(5, 250000) for _ in range(n)] + [2] for n in lengths]
 out = []
