@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from models.sentiment.charngrams import VIEWS, CharNgramModel
-from models.sentiment.encoders import use_embed
-from models.sentiment.heads import LinearHead, softmax
+from models.sentiment.heads import LinearHead
 from models.sentiment.ratings import RatingLayer
 
 FAST: tuple[str, ...] = ("use", *VIEWS)
@@ -40,9 +39,6 @@ class Mixer:
     def logits(self, log_probs: list[np.ndarray]) -> np.ndarray:
         mixed = sum(w * lp for w, lp in zip(self.weights, log_probs, strict=True))
         return (mixed + self.bias) / self.temperature
-
-    def proba(self, log_probs: list[np.ndarray]) -> np.ndarray:
-        return softmax(self.logits(log_probs))
 
 
 TIERS: dict[str, tuple[str, ...]] = {"fast": FAST, "full": COMPONENTS}
@@ -82,10 +78,6 @@ class Ensemble:
                ratings: Sequence[object] | None = None) -> np.ndarray:
         """(n, 3) calibrated logits, the rating layer applied where a row has stars."""
         return self.both_logits(texts, embeddings, e5, ratings)[1]
-
-    def proba(self, texts: list[str]) -> np.ndarray:
-        """(n, 3) fast-tier probabilities in LABELS order (USE computed here)."""
-        return softmax(self.logits(texts, use_embed(texts)))
 
     def save(self, directory: Path, model_id: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
