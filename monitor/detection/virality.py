@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models.spread import SpreadForecast, forecast_snapshots
@@ -91,18 +91,19 @@ def _candidates(conn: Connection, brand: Brand, now: datetime) -> dict[int, Cand
         .outerjoin(Sentiment, Sentiment.mention_id == Mention.id)
         .outerjoin(Response, Response.mention_id == Mention.id)
         .where(Mention.id.in_(fresh))
+        # complaints first, then negatives: the database keeps only what this cycle forecasts
+        .order_by(
+            case((Sentiment.is_complaint.is_(True), 0), else_=1),
+            case((Sentiment.label == "negative", 0), else_=1),
+            Mention.id,
+        )
+        .limit(MAX_PER_CYCLE)
     )
-    found = {
+    return {
         row.id: Candidate(row.id, row.created_at, row.author_followers, row.label,
                           row.score or 0.0, bool(row.is_complaint), row.answered_at is not None, [])
         for row in conn.execute(query)
     }
-    return _prioritised(found)
-
-
-def _prioritised(found: dict[int, Candidate]) -> dict[int, Candidate]:
-    order = sorted(found.values(), key=lambda c: (not c.complaint, c.label != "negative"))
-    return {c.mention_id: c for c in order[:MAX_PER_CYCLE]}
 
 
 def _load_polls(conn: Connection, candidates: dict[int, Candidate], now: datetime) -> None:
