@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -75,10 +76,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "history.jsonl"
         write_history(path, args.n, args.rate)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         history = read_history([path], config())
         read_s = time.perf_counter() - started
         outcome = backtest(config(), history.mentions)
+        cpu = time.process_time() - cpu
     total = read_s + outcome.seconds
     span = history.mentions[-1].created_at - history.mentions[0].created_at
     kinds: dict[str, int] = {}
@@ -90,6 +92,8 @@ def main() -> None:
     print(f"replay: {outcome.seconds:.1f} s ({outcome.polls:,} polls, {outcome.cycles:,} cycles)")
     print(f"total: {total:.1f} s, {args.n / total:,.0f} mentions/s "
           f"(target <= {TARGET_SECONDS} s: {'met' if total <= TARGET_SECONDS else 'MISSED'})")
+    print(f"cpu: {cpu:.1f} s (read + replay, this process); load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"alerts: {len(outcome.alerts)} {kinds}")
 
 

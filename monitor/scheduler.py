@@ -23,7 +23,6 @@ from monitor.collectors.runner import Run, run
 from monitor.config import Settings, VigieConfig
 from monitor.detection import detect
 from monitor.scoring import load_model, score_pending
-from monitor.storage import rollups
 from monitor.storage.leader import Availability, Leadership
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,6 @@ class Pipeline:
     def _process(self) -> None:
         model = load_model(self.config.scoring.model)
         score_pending(self.engine, model, self.config.scoring.batch_size, self.clock.now)
-        rollups.refresh(self.engine)
         now = self.clock.now()
         history.catch_up(self.engine, self.config, now)
         detect(self.engine, self.config, now)

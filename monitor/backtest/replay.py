@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from monitor.backtest.inputs import available_at
 from monitor.clock import ManualClock
@@ -97,6 +97,14 @@ def quiet_config(config: VigieConfig) -> VigieConfig:
     return config.model_copy(update={"brands": brands})
 
 
+def _throwaway(dbapi_conn: Any, _record: Any) -> None:
+    """The replay's database is a temporary file nobody else reads: no fsync at each commit."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA synchronous=OFF")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()
+
+
 @dataclass
 class Outcome:
     """The released alert revisions, in order, and the replay's figures."""
@@ -158,6 +166,18 @@ def _record(engine: Engine, alert: Any, at: datetime) -> dict[str, Any]:
     }
 
 
+def released_since(engine: Engine, seen: set[tuple[int, int]], at: datetime,
+                   ) -> list[dict[str, Any]]:
+    """Records of the alert revisions released and not in ``seen`` (which they are added to)."""
+    with engine.connect() as conn:
+        released = conn.execute(
+            select(Alert.__table__).where(Alert.status.not_in(UNRELEASED)).order_by(Alert.id)
+        ).all()
+    fresh = [a for a in released if (a.id, a.revision) not in seen]
+    seen.update((a.id, a.revision) for a in fresh)
+    return [_record(engine, a, at) for a in fresh]
+
+
 class Replay:
     """One backtest: a temporary database, the replayed sources and a manual clock."""
 
@@ -168,6 +188,7 @@ class Replay:
         settings = Settings(DATABASE_URL=f"sqlite:///{workdir / 'backtest.db'}",
                             VIGIE_DATA_DIR=workdir, SMTP_HOST=None)
         engine = make_engine(settings.db_url)
+        event.listen(engine, "connect", _throwaway)
         upgrade(engine)
         self.sources = sources_of(config, history)
         self.pipeline = Pipeline(engine, quiet_config(config), settings,
@@ -231,14 +252,7 @@ class Replay:
     def _process(self, now: datetime) -> None:
         self.pipeline.process()
         self.outcome.cycles += 1
-        with self.pipeline.engine.connect() as conn:
-            released = conn.execute(
-                select(Alert.__table__).where(Alert.status.not_in(UNRELEASED)).order_by(Alert.id)
-            ).all()
-        for alert in released:
-            if (alert.id, alert.revision) not in self.seen:
-                self.seen.add((alert.id, alert.revision))
-                self.outcome.alerts.append(_record(self.pipeline.engine, alert, now))
+        self.outcome.alerts += released_since(self.pipeline.engine, self.seen, now)
 
     def _finish(self) -> None:
         with self.pipeline.engine.connect() as conn:
