@@ -107,10 +107,17 @@ class Calibrated:
 
 
 def _blend(models: tuple[HorizonModel, ...], observe_s: float, get) -> float:
-    """``get(model)`` interpolated linearly in log observation time (clamped at the ends)."""
+    """``get(model)`` interpolated linearly in log observation time (clamped at the ends).
+
+    Only the models around ``observe_s`` are evaluated (``np.interp`` reads no other value, so
+    the result is the same as evaluating all of them; each costs a feature product).
+    """
     times = np.log([m.observe_s for m in models])
-    values = [get(m) for m in models]
-    return float(np.interp(np.log(max(observe_s, 1.0)), times, values))
+    at = np.log(max(observe_s, 1.0))
+    right = int(np.searchsorted(times, at))
+    near = range(max(right - 1, 0), min(right + 1, len(models)))
+    values = [get(m) if i in near else 0.0 for i, m in enumerate(models)]
+    return float(np.interp(at, times, values))
 
 
 def calibrate(
