@@ -132,13 +132,13 @@ def _serve(pipeline: Pipeline, args: argparse.Namespace, process_every: float) -
 
 
 def demo_start(engine: Engine, collectors: list[Collector], history: timedelta) -> datetime:
-    """Where simulated time starts: after the saved cursor, or ``history`` before now."""
+    """Where simulated time starts: at the saved cursor's minute (the last poll stored, so the
+    next step polls the minute after it, as an uninterrupted run would: starting one minute
+    later lost one engagement poll per restart), or ``history`` before now."""
     with engine.connect() as conn:
         cursors = [load_cursor(conn, c.key) for c in collectors]
     resumed = [
-        datetime.fromisoformat(c["epoch"]) + timedelta(minutes=c["minute"] + 1)
-        for c in cursors
-        if c
+        datetime.fromisoformat(c["epoch"]) + timedelta(minutes=c["minute"]) for c in cursors if c
     ]
     return min(resumed) if resumed else datetime.now(UTC) - history
 

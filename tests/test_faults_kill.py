@@ -62,7 +62,7 @@ STAGE_FRAMES = {
     "delivery": " in deliver_pending",
     "detection": " in detect",
     "scoring": " in score_pending",
-    "collection": " in collect_once",
+    "collection": "collectors/runner.py",  # Pipeline.collect → runner.run
 }
 
 
@@ -175,10 +175,10 @@ def kill_in_stage(zygote: Zygote, argv: list[str], dump: Path, stage: str,
 
 
 def remaining_minutes(engine: Engine) -> int:
-    """Minutes left to simulate after a restart, which resumes at the cursor's next minute."""
+    """Minutes left to simulate after a restart, which resumes at the cursor's minute."""
     with engine.connect() as conn:
         cursor = load_cursor(conn, "demo:Parkeo")
-    return MINUTES if cursor is None else LAST_MINUTE - cursor["minute"] - 1
+    return MINUTES if cursor is None else LAST_MINUTE - cursor["minute"]
 
 
 def mentions(engine: Engine) -> Counter:
