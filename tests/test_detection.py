@@ -187,3 +187,30 @@ def test_usual_is_the_streams_own_rate():
     assert busy.surprise(150, 1.0) < threshold
     assert fresh.surprise(90, 1.0) > threshold
     assert rates.false_alarms("fewer") < rates.false_alarms("balanced") < rates.false_alarms(3.0)
+
+
+def test_a_long_spike_is_one_alert_followed_up_only_when_it_escalates(engine, now):
+    rules = brand(volume={"min_count": 10, "cooldown_minutes": 60})
+    config = type("C", (), {"brands": [rules]})()
+    start = now - timedelta(minutes=10)
+    _steady(engine, start, 26, 6, negative_every=4)
+    for k in range(30):
+        add_mention(engine, start + timedelta(seconds=15 * k), "neutral")
+
+    def cycle(at: datetime) -> list:
+        rollups.refresh(engine)
+        detect(engine, config, at)
+        return [a for a in alerts(engine) if a.kind == "volume"]
+
+    assert len(cycle(now)) == 1
+    with engine.begin() as conn:  # the first email went out
+        conn.execute(Alert.__table__.update().values(status="sent", sent_at=now))
+    for k in range(5):  # the spike lingers past the cooldown: no second email
+        add_mention(engine, now + timedelta(minutes=70 + k), "neutral")
+    volume = cycle(now + timedelta(minutes=80))
+    assert [a.revision for a in volume] == [1]
+    for k in range(60):  # then it more than doubles: one follow-up, saying what changed
+        add_mention(engine, now + timedelta(minutes=100, seconds=10 * k), "neutral")
+    volume = cycle(now + timedelta(minutes=110))
+    assert [a.revision for a in volume] == [2]
+    assert volume[0].details["changes"]

@@ -6,9 +6,12 @@ complaints over several windows (the configured short one, 1 h, 3 h, 12 h) by
 reviews a day is a spike; fifty tweets an hour on a busy account is a normal Monday. A spike must
 be improbable under the stream's rate (``sensitivity``: false alarms per month), hold at least
 ``min_count`` mentions and ``factor`` times the usual; of a stream's windows only the most
-surprising stream and window of each measure alerts, and after an alert the same measure waits
-``cooldown_minutes``; a spike that open incidents explain (their members make up most of its
-excess) raises nothing: the incident's alert already says what it is.
+surprising stream and window of each measure alerts. A spike of the same measure within
+``EPISODE`` (or ``cooldown_minutes``, if longer) of the last one continues that alert: a
+follow-up goes out only when it escalates (its count reached ``escalation_factor`` times what
+the last email said), not every hour a long spike lasts. A spike that open incidents explain
+(their members make up most of its excess) raises nothing: the incident's alert already says
+what it is.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from monitor.storage.tables import Alert, Incident, IncidentMention, Mention
 KINDS = {"mentions": "volume", "complaints": "complaints"}
 EXPLAINED = 0.5
 """Share of a spike's excess that open incidents' members must make up to explain it."""
+EPISODE = max(rates.WINDOWS)
+"""How long after its last alert a spike of the same measure is the same episode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +86,15 @@ def find_spikes(engine: Engine, brand: Brand, now: datetime) -> list[Spike]:
     return sorted(spikes, key=lambda s: s.p_value)
 
 
-def _last_spike_at(conn: Connection, brand: str, prefix: str) -> datetime | None:
-    query = select(Alert.created_at).where(
-        Alert.brand == brand, Alert.kind == "volume", Alert.dedup_key.like(f"{prefix}:%")
+def _episode_key(conn: Connection, brand: Brand, prefix: str, now: datetime) -> str | None:
+    """The dedup key of the spike alert this one continues, if its episode is still open."""
+    last = func.coalesce(Alert.updated_at, Alert.created_at)
+    query = select(Alert.dedup_key, last.label("at")).where(
+        Alert.brand == brand.name, Alert.kind == "volume", Alert.dedup_key.like(f"{prefix}:%")
     )
-    return conn.execute(query.order_by(Alert.created_at.desc()).limit(1)).scalar()
+    row = conn.execute(query.order_by(last.desc()).limit(1)).first()
+    span = max(EPISODE, timedelta(minutes=brand.alerts.volume.cooldown_minutes))
+    return row.dedup_key if row is not None and now - row.at < span else None
 
 
 def _span(minutes: int) -> str:
@@ -126,24 +135,24 @@ def _explained(conn: Connection, brand: str, spike: Spike) -> bool:
 
 
 def alert(engine: Engine, brand: Brand, spike: Spike, now: datetime) -> bool:
-    """Queue the spike's alert unless the same kind fired within the cooldown, or an open
-    incident explains it."""
-    rule = brand.alerts.volume
+    """Queue the spike's alert, or its follow-up when it continues an escalating episode;
+    nothing when an open incident explains it."""
     prefix = f"{spike.kind}:{brand.name}"
     with engine.begin() as conn:
-        last = _last_spike_at(conn, brand.name, prefix)
-        if last is not None and now - last < timedelta(minutes=rule.cooldown_minutes):
-            return False
         if _explained(conn, brand.name, spike):
             return False
+        key = _episode_key(conn, brand, prefix, now) or (
+            f"{prefix}:{spike.stream}:{spike.minutes}:{spike.start:%Y%m%dT%H%M}")
         return raise_alert(
             conn,
             kind="volume",
-            dedup_key=f"{prefix}:{spike.stream}:{spike.minutes}:{spike.start:%Y%m%dT%H%M}",
+            dedup_key=key,
             brand=brand.name,
             title=_title(brand.name, spike),
             details=_details(spike),
             now=now,
+            metric=float(spike.count),
+            escalation_factor=brand.alerts.escalation_factor,
         )
 
 
