@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from monitor.config import VigieConfig
+from monitor.detection.rates import one_cycle
 from monitor.detection.silence import silent_alerts
 from monitor.plugins import registry
 from monitor.storage import rollups
@@ -35,13 +36,14 @@ def detect(engine: Engine, config: VigieConfig, now: datetime) -> int:
     queued = 0
     rollups.refresh(engine)  # the streams' rates are read from it
     detectors = [(d.name, d.run) for d in registry().detectors.values() if d.run is not None]
-    for brand in config.brands:
-        for name, run in detectors:
-            try:
-                queued += run(engine, brand, now)
-            except Exception:
-                log.exception("%s detection failed for brand %s", name, brand.name)
-    queued += silent_alerts(engine, config, now)
+    with one_cycle():
+        for brand in config.brands:
+            for name, run in detectors:
+                try:
+                    queued += run(engine, brand, now)
+                except Exception:
+                    log.exception("%s detection failed for brand %s", name, brand.name)
+        queued += silent_alerts(engine, config, now)
     if queued:
         log.info("detection queued %d alert(s)", queued)
     return queued

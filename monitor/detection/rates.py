@@ -18,7 +18,9 @@ measures x windows per month), which gives the p-value below which a window is s
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -256,10 +258,35 @@ class Judgement:
     p_value: float
 
 
+_CYCLE: ContextVar[dict | None] = ContextVar("rates_cycle", default=None)
+
+
+@contextmanager
+def one_cycle() -> Iterator[None]:
+    """Within it, a brand's judgement for the same time, windows and history is computed once
+    (spikes and incident scopes both ask; nothing they read changes during a cycle)."""
+    token = _CYCLE.set({})
+    try:
+        yield
+    finally:
+        _CYCLE.reset(token)
+
+
 def judge(conn: Connection, brand: str, now: datetime, windows: Iterable[timedelta] = WINDOWS,
           history: timedelta = HISTORY) -> list[Judgement]:
     """Every stream x measure x window of the brand, judged against its own ``history``."""
     windows = list(windows)
+    memo = _CYCLE.get()
+    if memo is None:
+        return _judge(conn, brand, now, windows, history)
+    key = (brand, now, tuple(sorted(windows)), history)
+    if key not in memo:
+        memo[key] = _judge(conn, brand, now, windows, history)
+    return list(memo[key])
+
+
+def _judge(conn: Connection, brand: str, now: datetime, windows: list[timedelta],
+           history: timedelta) -> list[Judgement]:
     learnt = streams(conn, brand, now, history)
     counts = window_counts(conn, brand, now, windows)
     judged = []
