@@ -276,3 +276,27 @@ def test_transformers_tokenizer_matches_encoder_ids() -> None:
     tokenizer = AutoTokenizer.from_pretrained(EXPORT_DIR, local_files_only=True)
     texts = [*_val_sample(50), "<s> spelled out", "@Brand look http://x.y " + "long " * 300]
     assert [tokenizer(t)["input_ids"] for t in texts] == tokenize([normalize(t) for t in texts])
+
+
+def test_tweets_and_reviews_each_get_their_expert(model) -> None:
+    """The domain head tells a tweet from a review; a rated mention is a review and keeps the
+    review expert's reading exactly (its rating layer was fitted on those logits)."""
+    from dataclasses import replace
+
+    from models.sentiment.encoders import use_embed
+    from models.sentiment.text import normalize
+
+    texts = [normalize(t) for t in (
+        "@user watching the match tonight with the lads, let's go!! #football",
+        "The app crashes every time I open it. Uninstalled, very disappointing.")]
+    use = use_embed(texts)
+    experts = model.ensemble.tweets
+    assert experts is not None
+    tweet, review = experts.p_review(use, None)
+    assert tweet < 0.1 and review > 0.9
+    assert experts.p_review(use, [4, None])[0] == 1.0
+    single = replace(model.ensemble, tweets=None)
+    np.testing.assert_allclose(model.ensemble.logits(texts, use, ratings=[3, 1]),
+                               single.logits(texts, use, ratings=[3, 1]), rtol=1e-5)
+    assert not np.allclose(model.ensemble.logits(texts[:1], use[:1]),
+                           single.logits(texts[:1], use[:1]))

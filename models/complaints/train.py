@@ -143,7 +143,7 @@ def gather(ensemble: Ensemble, cache: Path | None, with_e5: bool = True) -> Rows
     texts = [normalize(sup.texts[i]) for i in train]
     use = cached_embeddings("use", texts, use_embed, cache)
     labels = support_labels(texts, sup.inbound[train], sup.opener[train],
-                            softmax(ensemble.logits(texts, use)))
+                            softmax(ensemble.both_logits(texts, use)[0]))
     pick = np.sort(np.random.default_rng(SEED).permutation(len(texts))[:SUPPORT_E5])
     rows.add(texts, labels, use, SUPPORT_WEIGHT, e5_at=pick if with_e5 else None,
              e5=e5_of(texts, pick))
@@ -207,7 +207,7 @@ def report(model: IntentModel, ensemble: Ensemble, cache: Path | None) -> dict:
         if model.has_full:
             vectors["full"] = cached_embeddings("e5", texts, e5_embed, cache)
         for tier in vectors:
-            positive = softmax(ensemble.logits(texts, use, vectors[tier]))[:, 2]
+            positive = softmax(ensemble.both_logits(texts, use, vectors[tier])[0])[:, 2]
             complaint, _ = model.scores(texts, use, positive, vectors[tier])
             out[f"{name}/{tier}"] = precision_recall(complaint >= 0.5, gold)
     return out

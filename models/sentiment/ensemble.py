@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from models.sentiment.charngrams import VIEWS, CharNgramModel
+from models.sentiment.domains import TweetExpert
 from models.sentiment.heads import LinearHead
 from models.sentiment.ratings import RatingLayer
 
@@ -54,6 +55,7 @@ class Ensemble:
     e5_head: LinearHead | None  # None: a fast-only model
     mixers: dict[str, Mixer]
     ratings: dict[str, RatingLayer]
+    tweets: TweetExpert | None = None  # None: one expert for every domain (0.4)
 
     def component_log_probs(self, texts: list[str], embeddings: np.ndarray,
                             e5: np.ndarray | None = None) -> list[np.ndarray]:
@@ -68,15 +70,19 @@ class Ensemble:
     def both_logits(self, texts: list[str], embeddings: np.ndarray,
                     e5: np.ndarray | None = None, ratings: Sequence[object] | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-        """(n, 3) calibrated logits of the tier the inputs allow: from the text alone, and with
-        the rating layer applied where a row has stars."""
+        """(n, 3) calibrated logits of the tier the inputs allow: the review expert's from the
+        text alone (what the intent heads were fitted on), and the reading: the experts mixed
+        by domain, the rating layer applied where a row has stars."""
         tier = "fast" if e5 is None or self.e5_head is None else "full"
         mixed = self.mixers[tier].logits(self.component_log_probs(texts, embeddings, e5))
-        return mixed, self.ratings[tier].apply(mixed, ratings)
+        reading = mixed
+        if self.tweets is not None:
+            reading = self.tweets.mix(mixed, texts, embeddings, ratings)
+        return mixed, self.ratings[tier].apply(reading, ratings)
 
     def logits(self, texts: list[str], embeddings: np.ndarray, e5: np.ndarray | None = None,
                ratings: Sequence[object] | None = None) -> np.ndarray:
-        """(n, 3) calibrated logits, the rating layer applied where a row has stars."""
+        """(n, 3) calibrated logits of the reading (both_logits)."""
         return self.both_logits(texts, embeddings, e5, ratings)[1]
 
     def save(self, directory: Path, model_id: str) -> None:
@@ -86,6 +92,8 @@ class Ensemble:
             self.e5_head.save(directory / "e5_head.npz")
         for model in self.ngram:
             model.save(directory / f"{model.view}_head.npz")
+        if self.tweets is not None:
+            self.tweets.save(directory / "tweets")
         for tier, layer in self.ratings.items():
             layer.save(directory / f"sentiment_ratings_{tier}.npz")
         mixers = {tier: {"components": list(TIERS[tier]),
@@ -107,7 +115,7 @@ class Ensemble:
                    for tier in mixers}
         e5_head = LinearHead.load(directory / "e5_head.npz") if "full" in mixers else None
         return cls(LinearHead.load(directory / "use_head.npz"), ngram, e5_head, mixers,
-                   ratings), meta["model_id"]
+                   ratings, TweetExpert.load(directory / "tweets")), meta["model_id"]
 
     @property
     def has_full(self) -> bool:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from models.sentiment import charngrams
 from models.sentiment.bundled import ARTIFACTS
 from models.sentiment.corpora import DATA, Corpus, capped_corpora, e5_index, e5_subset
+from models.sentiment.domains import TweetExpert, domain_head
 from models.sentiment.e5 import e5_embed
 from models.sentiment.encoders import use_embed
 from models.sentiment.ensemble import COMPONENTS, FAST, TIERS, Ensemble, Mixer, log_softmax
@@ -33,7 +34,7 @@ from models.sentiment.prediction import LABELS
 from models.sentiment.ratings import fit_rating_layer
 from models.sentiment.text import normalize
 
-MODEL_ID = "vigie-sentiment-use-e5-ngram-0.4"
+MODEL_ID = "vigie-sentiment-use-e5-ngram-0.5"
 SEED = 0
 FOLDS = 2
 # Inverse regularisation per component (USE's and the n-grams' from 0.3's exploration).
@@ -181,10 +182,23 @@ def train(out: Path = ARTIFACTS, cache: Path | None = DEFAULT_DIR,
     ngram = tuple(charngrams.CharNgramModel(fitted[v][0], _head(fitted[v][1]), v)
                   for v in charngrams.VIEWS)
     e5_head = None if fast_only else _head(fitted["e5"][1])
-    ensemble = Ensemble(_head(fitted["use"][1]), ngram, e5_head, mixers, ratings)
+    ensemble = Ensemble(_head(fitted["use"][1]), ngram, e5_head, mixers, ratings,
+                        fit_tweet_expert(data, sets))
     ensemble.save(out, MODEL_ID)
     print(f"saved {MODEL_ID} to {out}; held-out scores: python -m models.sentiment benchmark")
     return ensemble
+
+
+def fit_tweet_expert(data: Data, sets: list[Corpus]) -> TweetExpert:
+    """The fast views refitted on the tweet sets alone, and the domain head on every row."""
+    is_review = np.array([sets[g].domain == "reviews" for g in data.group])
+    rows = np.flatnonzero(~is_review)
+    fitted = {name: fit_component(name, data.feats[name][rows], data.y[rows])
+              for name in tqdm(FAST, desc="tweet expert")}
+    ngram = tuple(charngrams.CharNgramModel(fitted[v][0], _head(fitted[v][1]), v)
+                  for v in charngrams.VIEWS)
+    domain = domain_head(data.feats["use"], is_review.astype(int), data.group)
+    return TweetExpert(_head(fitted["use"][1]), ngram, domain)
 
 
 def _head(clf: LogisticRegression) -> LinearHead:
