@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from monitor.display import DASH
+from monitor.display import DASH, printable
 from monitor.reports.figures import WeeklyFigures
 
 
@@ -43,8 +43,9 @@ def local(moment: datetime | None, zone: ZoneInfo, pattern: str = "%a %d %b %H:%
 
 
 def clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters, cut at a word boundary where one is near."""
-    text = " ".join(text.split())
+    """At most ``limit`` characters of shown text (no bidi override or control character), cut
+    at a word boundary where one is near."""
+    text = " ".join(printable(text).split())
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]

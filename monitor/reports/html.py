@@ -13,7 +13,7 @@ from collections.abc import Callable
 from html import escape
 from urllib.parse import urlsplit
 
-from monitor.display import duration, safe_url
+from monitor.display import duration, printable, safe_url
 from monitor.reports import format as fmt
 from monitor.reports.charts import SIZES
 from monitor.reports.figures import (
@@ -283,9 +283,9 @@ def _responses(f: WeeklyFigures) -> str:
 
 
 def _mention(m: TopMention, color: str, f: WeeklyFigures) -> str:
-    who = escape(m.author or "unknown author")
+    who = escape(printable(m.author or "unknown author"))
     meta = " · ".join(
-        escape(part)
+        escape(printable(part))
         for part in (
             m.source,
             m.language or "",
