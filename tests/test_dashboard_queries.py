@@ -177,22 +177,23 @@ def test_reshare_growth_ranks_without_forecasts(engine: Engine, seeded: Seeded):
     assert int(queries.reshare_growth(engine, ["Parkeo"], since, window).iloc[0]["growth"]) == 70
 
 
-def test_inbox_lists_open_complaints_oldest_first_and_flags_late_ones(
+def test_inbox_lists_open_complaints_most_urgent_first_and_flags_late_ones(
     engine: Engine, seeded: Seeded
 ):
     week = InboxFilter(brands=("Parkeo",), start=seeded.now - timedelta(days=7), sla_minutes=60)
     rows = queries.inbox(engine, week, seeded.now)
-    assert ids(rows) == [seeded.js_link, seeded.spreading]
-    assert list(rows["breached"]) == [True, False]
+    # The spreading complaint (risk 0.92, 160 reshares) above the older, late one (risk 0.45).
+    assert ids(rows) == [seeded.spreading, seeded.js_link]
+    assert list(rows["breached"]) == [False, True]
     everything = InboxFilter(**{**_inbox(week), "states": queries.STATES})
     rows = queries.inbox(engine, everything, seeded.now)
     assert ids(rows) == [
-        seeded.js_link,
         seeded.spreading,
+        seeded.js_link,
         seeded.old_answered,
         seeded.late_answered,
     ]
-    assert list(rows["breached"]) == [True, False, False, True]
+    assert list(rows["breached"]) == [False, True, False, True]
     assert rows["minutes"].round().tolist()[2:] == [30.0, 200.0]
     late = InboxFilter(**{**_inbox(everything), "breached_only": True})
     assert ids(queries.inbox(engine, late, seeded.now)) == [seeded.js_link, seeded.late_answered]
