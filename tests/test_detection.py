@@ -172,6 +172,22 @@ def test_a_steady_stream_has_no_spike(engine, now):
     assert spikes(engine, rules, now) == []
 
 
+def test_a_new_stream_is_not_judged_on_the_minutes_of_its_first_hour(engine, now):
+    """A stream first seen at 10:56 has four minutes of that hour: counted as a whole hour,
+    they made its ordinary traffic look like a spike an hour later (the demo's false alarm
+    whenever it started late in an hour). Its first whole hour is history; a burst still is news."""
+    rules = brand(volume={"min_count": 10})
+    start = now - timedelta(minutes=64)
+    for k in range(150):  # 1.5 a minute, from 10:56 to 12:36
+        add_mention(engine, start + timedelta(seconds=40 * k), "negative" if k % 4 else "neutral")
+    for minutes in (5, 10, 20, 30):
+        assert spikes(engine, rules, now + timedelta(minutes=minutes)) == [], minutes
+    for k in range(60):
+        add_mention(engine, now + timedelta(minutes=30, seconds=10 * k), "neutral")
+    assert ("volume", 10) in {(s.kind, s.minutes) for s in spikes(engine, rules,
+                                                                   now + timedelta(minutes=40))}
+
+
 def test_usual_is_the_streams_own_rate():
     """Six complaints in three hours where two a day is usual are news; fifty mentions an hour
     where fifty is usual are not; a new stream is never surprising."""

@@ -8,7 +8,9 @@ nights, Mondays than Sundays: factors shrunk towards 1 while there is little his
 A window's count is judged under the negative-binomial predictive of that posterior, widened by
 the stream's own over-dispersion: its surprise is the chance of a count so high. With no history
 the prior is vague (half a mention in an hour of exposure), so a new stream is never surprising:
-cold start costs sensitivity, never false alarms.
+cold start costs sensitivity, never false alarms. For the same reason a stream's history starts
+at its first whole hour: it began during the hour it was first seen, and a few minutes'
+mentions counted as an hour's would make its ordinary traffic look like a spike.
 
 Thresholds are a sensitivity: the false alarms per month a user accepts (``fewer`` 0.1,
 ``balanced`` 0.5, ``more`` 2, or a number), divided by the tests a month holds (streams x
@@ -166,7 +168,7 @@ class Streams:
 
     start: int  # hour index of the first column
     counts: dict[tuple[str | None, str], np.ndarray]  # (source or None: all, measure) -> per hour
-    first: dict[str | None, int]  # first hour each stream was seen
+    since: dict[str | None, int]  # first whole hour each stream was watched
     season: Season
 
     def rate(self, source: str | None, measure: str, before: datetime,
@@ -177,7 +179,7 @@ class Streams:
         if key not in self.counts:
             return None
         end = hour_index(before) - self.start
-        begin = max(self.first[source] - self.start, 0)
+        begin = max(self.since[source] - self.start, 0)
         if end - begin < MIN_SPAN * window / timedelta(hours=1):
             return None
         hours = np.arange(self.start + begin, self.start + end)
@@ -210,12 +212,13 @@ def streams(conn: Connection, brand: str, now: datetime, history: timedelta = HI
             for measure, value in (("mentions", total), ("complaints", negative)):
                 counts.setdefault((key, measure), np.zeros(span))[index] += float(value or 0)
             first[key] = min(first.get(key, index + start), index + start)
+    since = {key: hour + 1 for key, hour in first.items()}  # the first hour seen is partial
     total = counts.get((None, "mentions"))
     season = Season.flat()
-    if total is not None:  # learnt from the brand's first hour to the last complete one
-        begin = first[None] - start
-        season = Season.fit(np.arange(first[None], start + span - 1), total[begin:-1])
-    return Streams(start, counts, first, season)
+    if total is not None:  # learnt from the brand's first whole hour to the last complete one
+        begin = min(since[None] - start, span - 1)
+        season = Season.fit(np.arange(start + begin, start + span - 1), total[begin:-1])
+    return Streams(start, counts, since, season)
 
 
 def window_counts(
