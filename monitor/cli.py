@@ -131,23 +131,34 @@ def _serve(pipeline: Pipeline, args: argparse.Namespace, process_every: float) -
             child.wait(timeout=10)
 
 
-def demo_start(engine: Engine, collectors: list[Collector], history: timedelta) -> datetime:
+def demo_start(engine: Engine, collectors: list[Collector], history: timedelta,
+               fresh: datetime | None = None) -> datetime:
     """Where simulated time starts: at the saved cursor's minute (the last poll stored, so the
     next step polls the minute after it, as an uninterrupted run would: starting one minute
-    later lost one engagement poll per restart), or ``history`` before now."""
+    later lost one engagement poll per restart), else at ``fresh``, or ``history`` before now."""
     with engine.connect() as conn:
         cursors = [load_cursor(conn, c.key) for c in collectors]
     resumed = [
         datetime.fromisoformat(c["epoch"]) + timedelta(minutes=c["minute"]) for c in cursors if c
     ]
-    return min(resumed) if resumed else datetime.now(UTC) - history
+    return min(resumed) if resumed else fresh or datetime.now(UTC) - history
+
+
+def utc_moment(text: str) -> datetime:
+    """An ISO 8601 moment from the command line; one without a zone is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     pipeline = _pipeline(args, SystemClock(), only="demo")
     if not pipeline.collectors:
         raise ConfigError("sources.demo: the demo source is not enabled in this config")
-    start = demo_start(pipeline.engine, pipeline.collectors, timedelta(hours=args.history_hours))
+    start = demo_start(pipeline.engine, pipeline.collectors, timedelta(hours=args.history_hours),
+                       args.start)
     if args.minutes:
         pipeline.clock = ManualClock(start)
         new = run_simulated(pipeline, args.minutes, args.step)
@@ -306,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
     p.add_argument(
         "--history-hours", type=float, default=4.0, help="how far back the simulated stream starts"
+    )
+    p.add_argument(
+        "--start",
+        type=utc_moment,
+        help="when a new simulated stream starts (ISO 8601, UTC unless zoned; default: "
+        "--history-hours before now): the same seed and start replay the same timestamps",
     )
     p.add_argument(
         "--minutes",
