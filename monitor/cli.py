@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from monitor.alerts.cli import register as register_alerts
 from monitor.backtest.cli import register as register_backtest
-from monitor.clock import AcceleratedClock, Clock, ManualClock, SystemClock
+from monitor.clock import AcceleratedClock, Clock, DatabaseClock, ManualClock, SystemClock
 from monitor.collectors import build_collectors
 from monitor.collectors.base import Collector
 from monitor.collectors.catalog import check_sources, source_states, states_table
@@ -35,7 +35,6 @@ from monitor.reports.cli import register as register_reports
 from monitor.scheduler import Pipeline, run_forever, run_simulated
 from monitor.storage.db import DatabaseError, make_engine, redacted, unreachable, upgrade
 from monitor.storage.ingest import load_cursor
-from monitor.workers import run_worker
 
 log = logging.getLogger("monitor")
 DASHBOARD_APP = ROOT / "dashboard" / "app.py"
@@ -119,8 +118,16 @@ def _serve(pipeline: Pipeline, args: argparse.Namespace, process_every: float) -
         pipeline.config = dashboard_config(pipeline.config, args)
     try:
         if getattr(args, "worker", False):
-            lease = timedelta(seconds=args.lease_seconds)
-            run_worker(pipeline, process_every, stop, args.worker_id, lease)
+            from monitor.workers import WorkerOptions, run_worker
+
+            options = WorkerOptions(
+                process_every,
+                args.reports_every,
+                args.heartbeat_seconds,
+                args.stalled_seconds,
+                args.worker_id or "",
+            )
+            run_worker(pipeline, options, stop)
         else:
             run_forever(pipeline, process_every, stop)
     except KeyboardInterrupt:
@@ -169,8 +176,25 @@ def cmd_demo(args: argparse.Namespace) -> None:
     _serve(pipeline, args, process_every=args.process_every)
 
 
+def _queue_engine() -> Engine:
+    """The PostgreSQL database of worker mode (one line and exit 2 on SQLite), with the job
+    queue's schema applied."""
+    from monitor.storage.queue import ensure_schema, require_postgresql
+
+    engine = make_engine(Settings().db_url)
+    require_postgresql(engine)
+    ensure_schema(engine)
+    return engine
+
+
 def cmd_run(args: argparse.Namespace) -> None:
+    if args.worker:
+        if args.stalled_seconds < 3 * args.heartbeat_seconds:
+            raise ConfigError("--stalled-seconds must be at least 3 × --heartbeat-seconds")
+        _queue_engine().dispose()  # before _pipeline creates a SQLite file
     pipeline = _pipeline(args, SystemClock())
+    if args.worker:
+        pipeline.clock = DatabaseClock(pipeline.engine)  # one clock for every worker
     if not pipeline.collectors:
         log.warning("no source enabled: add one under 'sources' in your config")
     if args.backfill:
@@ -234,8 +258,24 @@ def cmd_hash_password(args: argparse.Namespace) -> None:
 
 def cmd_db(args: argparse.Namespace) -> None:
     settings = Settings()
-    upgrade(make_engine(settings.db_url), args.revision)
+    engine = make_engine(settings.db_url)
+    upgrade(engine, args.revision)
+    if engine.dialect.name == "postgresql" and args.revision == "heads":
+        from monitor.storage.queue import ensure_schema
+
+        ensure_schema(engine)  # the job queue of worker mode
     print(f"database {redacted(settings.db_url)} is at revision {args.revision}")
+
+
+def cmd_jobs(args: argparse.Namespace) -> None:
+    """Worker mode's job queue: a summary, or procrastinate's shell."""
+    from monitor import jobs
+
+    engine = _queue_engine()
+    if args.shell is None:
+        print(jobs.summary(engine, args.stalled_seconds))
+    else:
+        jobs.shell(engine, args.shell)
 
 
 def cmd_rollup(args: argparse.Namespace) -> None:
@@ -341,10 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="analyse every stored mention again as history (no email for it)")
     p.add_argument("--process-every", type=float, default=30.0)
     p.add_argument("--worker", action="store_true",
-                   help="share jobs with other workers on the same (PostgreSQL) database")
-    p.add_argument("--worker-id", help="name in the job leases (default: host:pid)")
-    p.add_argument("--lease-seconds", type=float, default=120.0,
-                   help="how long a dead worker's job stays claimed")
+                   help="share jobs with other workers on the same PostgreSQL database")
+    p.add_argument("--worker-id", help="this worker's name in the logs (default: host:pid)")
+    p.add_argument("--reports-every", type=float, default=300.0,
+                   help="--worker: seconds between checks for due weekly reports")
+    p.add_argument("--heartbeat-seconds", type=float, default=10.0,
+                   help="--worker: how often a worker says it is alive")
+    p.add_argument("--stalled-seconds", type=float, default=30.0,
+                   help="--worker: heartbeat age after which a worker's jobs run elsewhere")
     _dashboard_args(p)
     p.set_defaults(func=cmd_run, no_dashboard=True)
 
@@ -371,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     roll = db_sub.add_parser("rollup", help="update the dashboard's hourly counts")
     roll.add_argument("--rebuild", action="store_true", help="recompute them all")
     roll.set_defaults(func=cmd_rollup)
+
+    p = sub.add_parser("jobs", help="worker mode: workers, each job's runs, procrastinate's shell")
+    p.add_argument("--stalled-seconds", type=float, default=30.0,
+                   help="heartbeat age shown as stalled (the workers' --stalled-seconds)")
+    p.add_argument("--shell", nargs="*", metavar="COMMAND",
+                   help="procrastinate's shell; with a command (list_jobs status=failed), just it")
+    p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("rescore", help="score mentions not yet read by the current model")
     p.add_argument("--model", help="Hugging Face model id or local path")

@@ -52,5 +52,7 @@ def setup_logging(verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("alembic", "httpx", "httpcore", "urllib3", "transformers", "prawcore"):
+    # procrastinate's worker says which job each worker starts and how it ended: kept at INFO.
+    chatter = ("procrastinate.periodic", "procrastinate.blueprints")
+    for noisy in ("alembic", "httpx", "httpcore", "urllib3", "transformers", "prawcore", *chatter):
         logging.getLogger(noisy).setLevel(logging.WARNING)

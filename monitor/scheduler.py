@@ -60,11 +60,12 @@ class Pipeline:
         """Score, detect, deliver; a failure (say, the database restarting) is logged, never
         propagated, so the scheduler lives on and the next cycle resumes from what is stored."""
         try:
-            self._process()
+            self.run_steps()
         except Exception:
             log.exception("processing failed; retried at the next cycle")
 
-    def _process(self) -> None:
+    def run_steps(self) -> None:
+        """:meth:`process`, its failure raised (a worker's job is retried by the queue)."""
         model = load_model(self.config.scoring.model)
         score_pending(self.engine, model, self.config.scoring.batch_size, self.clock.now)
         now = self.clock.now()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 
 from monitor.clock import AcceleratedClock, Clock, ManualClock
 from monitor.collectors.demo import DemoCollector
@@ -27,8 +27,8 @@ from monitor.config import Brand, Settings, SourceConfig, VigieConfig
 from monitor.scheduler import Pipeline, run_simulated
 from monitor.storage.db import make_engine, upgrade
 from monitor.storage.ingest import load_cursor
-from monitor.storage.tables import CollectorState, JobLease, Mention, Sentiment
-from monitor.workers import run_worker
+from monitor.storage.tables import CollectorState, Mention, Sentiment
+from monitor.workers import WorkerOptions, run_worker
 from tests.alerts_fixtures import free_port
 
 BRAND = "Parkeo"
@@ -198,10 +198,13 @@ def _wait(condition, timeout: float, what: str) -> None:
 
 
 def _busy(engine: Engine) -> bool:
-    """A job is running (its lease is held): a restart now interrupts a cycle."""
+    """A job is running: a restart now interrupts a cycle."""
     with engine.connect() as conn:
-        held = conn.execute(select(JobLease.name).where(JobLease.owner.is_not(None))).first()
-    return held is not None
+        running = conn.execute(
+            text("SELECT id FROM procrastinate_jobs WHERE status = 'doing' "
+                 "AND queueing_lock IS NOT NULL")
+        ).first()
+    return running is not None
 
 
 def _minute(engine: Engine) -> int:
@@ -218,9 +221,8 @@ def test_postgresql_restart_during_a_cycle_the_worker_reconnects_and_resumes(
     clock = AcceleratedClock(datetime.now(UTC) - timedelta(hours=4), speed=600)
     pipeline = demo_pipeline(engine, tmp_path, clock)
     stop = threading.Event()
-    worker = threading.Thread(
-        target=run_worker, args=(pipeline, 1.0, stop, "w1", timedelta(seconds=3))
-    )
+    options = WorkerOptions(process_every=1, heartbeat_seconds=2, stalled_seconds=30, name="w1")
+    worker = threading.Thread(target=run_worker, args=(pipeline, options, stop))
     worker.start()
     try:
         _wait(lambda: _minute(engine) > 20 and _busy(engine), 120, "a running job")

@@ -1,25 +1,34 @@
-"""Scale-out on the local PostgreSQL: three workers share the jobs, one is killed mid-run."""
+"""Worker mode on procrastinate, on the local PostgreSQL: three real worker processes (one with
+its clock two minutes ahead, one killed mid-job) run every periodic job once per period,
+weekly reports included; the watchdog; SQLite refused in one line."""
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from datetime import UTC, datetime, timedelta
+from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from procrastinate import App, PsycopgConnector
+from sqlalchemy import Engine, text
 
-from monitor.storage.db import make_engine, upgrade
-from monitor.storage.leases import claim, ensure_jobs, finish
-from monitor.storage.tables import JobLease
+from monitor.clock import DatabaseClock
+from monitor.storage.db import make_engine
+from monitor.storage.queue import Watchdog, conninfo, ensure_schema, recover_stalled
+from monitor.workers import cron_every
 from tests.support import ROOT
 
-CONFIG = """
+PERIOD = 6  # seconds: collections, processing and reports
+SKEW = 120  # seconds ahead, for one worker
+CONFIG = f"""
 brands:
   - name: Alpha
     keywords: [alpha]
@@ -29,113 +38,239 @@ brands:
     keywords: [gamma]
 sources:
   demo:
-    interval_seconds: 1
+    interval_seconds: {PERIOD}
+reports:
+  enabled: true
 """
-LINE = re.compile(r"^(\S+ \S+) INFO +monitor\.workers: job (\S+) (started|finished) by (\S+)$")
+KEYS = {"collect:demo:Alpha", "collect:demo:Beta", "collect:demo:Gamma", "process", "reports"}
+STARTED = re.compile(r"procrastinate\.worker\.(w\d): Starting job vigie\.\w+\[(\d+)\]")
+REGISTERED = re.compile(r"worker (w\d) started as procrastinate worker (\d+)")
+JOBS = text(
+    """
+    SELECT j.id, j.queueing_lock AS key, (j.args->>'timestamp')::bigint AS period, j.status,
+           j.attempts,
+           min(e.at) FILTER (WHERE e.type = 'deferred') AS deferred,
+           min(e.at) FILTER (WHERE e.type = 'started') AS started,
+           count(*) FILTER (WHERE e.type = 'started') AS starts
+      FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id
+     WHERE j.queueing_lock IS NOT NULL
+     GROUP BY j.id ORDER BY j.id
+    """
+)
 
 
-def test_a_lease_is_held_by_one_worker_and_expires(engine):
-    t0 = datetime(2026, 11, 23, tzinfo=UTC)
-    ensure_jobs(engine, ["collect:x", "process"], t0)
-    lease = timedelta(seconds=30)
-    first = claim(engine, "w1", t0, lease, ["collect:x", "process"], limit=2)
-    assert sorted(first) == ["collect:x", "process"]
-    assert claim(engine, "w2", t0 + timedelta(seconds=10), lease, ["collect:x"]) == []
-    # w1 died: after the lease, w2 takes the job over; w1's late finish changes nothing.
-    assert claim(engine, "w2", t0 + timedelta(seconds=31), lease, ["collect:x"]) == ["collect:x"]
-    finish(engine, "collect:x", "w1", t0 + timedelta(seconds=32), t0 + timedelta(hours=1))
+def _skewed_env() -> dict[str, str]:
+    libfaketime = pytest.importorskip("libfaketime", reason="pip install -r requirements-dev.txt")
+    _, env = libfaketime.get_reload_information()
+    return {**env, "FAKETIME": f"+{SKEW}s", "DONT_FAKE_MONOTONIC": "1"}
+
+
+def _no_op() -> None:
+    """The test's own task: only its rows matter."""
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def _jobs(engine: Engine) -> list:
     with engine.connect() as conn:
-        owner = conn.execute(select(JobLease.owner).where(JobLease.name == "collect:x")).scalar()
-    assert owner == "w2"
+        return conn.execute(JOBS).all()
 
 
-def _spans(logs: dict[str, str], killed: str, kill_time: datetime) -> dict[str, list]:
-    """Per job: (start, end, worker) spans parsed from the workers' logs."""
-    open_spans: dict[tuple[str, str], datetime] = {}
-    spans: dict[str, list] = {}
-    for text in logs.values():
-        for line in text.splitlines():
-            m = LINE.match(line)
-            if not m:
-                continue
-            at = datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
-            if m[3] == "started":
-                open_spans[(m[2], m[4])] = at
-            else:
-                spans.setdefault(m[2], []).append((open_spans.pop((m[2], m[4])), at, m[4]))
-    for (job, worker), start in open_spans.items():
-        end = kill_time if worker == killed else datetime.now(UTC)
-        spans.setdefault(job, []).append((start, end, worker))
-    return spans
+def test_cron_periods_align_on_the_clock():
+    assert cron_every(2) == "* * * * * */2"
+    assert cron_every(300) == "*/5 * * * *"
+    assert cron_every(3600) == "0 */1 * * *"
+    assert cron_every(50) == "*/1 * * * *"  # the nearest period that divides an hour
+    assert cron_every(7 * 86400) == "0 0 * * *"
 
 
-def test_three_workers_run_each_job_once_at_a_time_and_survive_a_kill(pg_url, tmp_path: Path):
+def test_worker_mode_on_sqlite_is_refused_in_one_line(tmp_path: Path):
+    database = tmp_path / "vigie.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "VIGIE_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--worker"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "vigie: worker mode needs PostgreSQL (DATABASE_URL=postgresql://…); "
+        "on SQLite, run the single-process scheduler: python -m monitor run"
+    ]
+    assert not database.exists()
+
+
+def test_a_skewed_worker_stamps_the_database_time(pg_url):
+    """Vigie's own times in worker mode (collection runs, backoffs, detection windows)."""
+    script = (
+        "import sys; from datetime import UTC, datetime; from monitor.clock import DatabaseClock;"
+        "from monitor.storage.db import make_engine;"
+        "c = DatabaseClock(make_engine(sys.argv[1]));"
+        "print((c.now() - datetime.now(UTC)).total_seconds())"
+    )
+    env = {**os.environ, **_skewed_env()}
+    done = subprocess.run([sys.executable, "-c", script, pg_url], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert -SKEW - 5 < float(done.stdout) < -SKEW + 5  # its own clock is 2 minutes ahead
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        server = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    assert abs((DatabaseClock(engine).now() - server).total_seconds()) < 5
+    engine.dispose()
+
+
+def test_the_watchdog_stops_a_worker_whose_job_went_to_another(pg_url):
+    """A worker cannot stop a synchronous job from outside; it ends itself instead, before
+    (or as soon as) another worker is given the job."""
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    app = App(connector=PsycopgConnector(conninfo=conninfo(engine)))
+    app.task(name="slow", lock="slow", queueing_lock="slow")(_no_op)
+
+    async def take(stale: bool) -> tuple[int, int]:
+        async with app.open_async():
+            await app.configure_task("slow").defer_async()
+            worker = await app.job_manager.register_worker()
+            job = await app.job_manager.fetch_job(queues=None, worker_id=worker)
+            if stale:  # this worker's heartbeat stopped; another worker recovers its job
+                with engine.begin() as conn:
+                    conn.execute(text("UPDATE procrastinate_workers SET last_heartbeat = "
+                                      "now() - interval '1 hour' WHERE id = :w"), {"w": worker})
+                assert await recover_stalled(app, 3) == [job.id]
+            return worker, job.id
+
+    fenced = threading.Event()
+    watchdog = Watchdog(engine, heartbeat=1, stalled=3, on_lost=fenced.set)
+    watchdog.worker_id, job = asyncio.run(take(stale=False))
+    with watchdog.running(job):
+        watchdog.check()
+        assert not fenced.is_set()  # fresh heartbeat, the job is its own
+        with engine.begin() as conn:  # the heartbeat stops (a stuck loop): it ends in time
+            conn.execute(text("UPDATE procrastinate_workers SET last_heartbeat = "
+                              "clock_timestamp() - interval '2.5 seconds'"))
+        watchdog.check()
+        assert fenced.is_set()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE procrastinate_jobs SET status = 'succeeded'"))
+
+    fenced.clear()
+    watchdog.worker_id, job = asyncio.run(take(stale=True))
+    with watchdog.running(job):
+        watchdog.check()
+    assert fenced.is_set()  # the job was queued again for another worker
+    engine.dispose()
+
+
+def _start(name: str, config: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+    args = ["--worker-id", name, "--process-every", str(PERIOD), "--reports-every", str(PERIOD),
+            "--heartbeat-seconds", "1", "--stalled-seconds", "5"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run", "--worker", *args],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"),
+    )
+
+
+def _done_after(engine: Engine, since: datetime, runs: int) -> bool:
+    finished = defaultdict(int)
+    for job in _jobs(engine):
+        if job.status == "succeeded" and job.started and job.started > since:
+            finished[job.key] += 1
+    return all(finished[key] >= runs for key in KEYS)
+
+
+def test_three_workers_one_skewed_one_killed_run_each_period_once(pg_url, tmp_path: Path):
     config = tmp_path / "vigie.yaml"
     config.write_text(CONFIG)
     config.chmod(0o600)
-    engine = make_engine(pg_url)
-    upgrade(engine)
     env = {**os.environ, "DATABASE_URL": pg_url, "VIGIE_DATA_DIR": str(tmp_path)}
     logs = {f"w{i}": tmp_path / f"w{i}.log" for i in range(3)}
+    # Started together on a fresh schema: Vigie's and procrastinate's schemas take turns.
     procs = {
-        name: subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "monitor",
-                "--config",
-                str(config),
-                "run",
-                "--worker",
-                "--worker-id",
-                name,
-                "--lease-seconds",
-                "4",
-                "--process-every",
-                "1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=path.open("w"),
-        )
-        for name, path in logs.items()
+        name: _start(name, config, {**env, **(_skewed_env() if name == "w2" else {})}, log)
+        for name, log in logs.items()
     }
+    engine = make_engine(pg_url)
     try:
-        victim_job = None
-        deadline = time.monotonic() + 90
-        while victim_job is None and time.monotonic() < deadline:
+        ids: dict[str, int] = {}
+
+        def registered() -> bool:
+            for log in logs.values():
+                ids.update((m[1], int(m[2])) for m in REGISTERED.finditer(log.read_text()))
+            return len(ids) == 3 or any(p.poll() is not None for p in procs.values())
+
+        _wait(registered, 180, "three workers")
+        assert len(ids) == 3, {n: p.read_text()[-2000:] for n, p in logs.items()}
+
+        def busy() -> int | None:
             with engine.connect() as conn:
-                victim_job = conn.execute(
-                    select(JobLease.name).where(JobLease.owner == "w0")
+                return conn.execute(
+                    text("SELECT id FROM procrastinate_jobs WHERE status = 'doing' "
+                         "AND worker_id = :w AND queueing_lock IS NOT NULL"), {"w": ids["w0"]}
                 ).scalar()
-            time.sleep(0.05)
-        assert victim_job, "worker w0 never held a lease"
+
+        killed: list[int] = []
+        _wait(lambda: (job := busy()) is not None and not killed.append(job), 120, "w0 busy")
         procs["w0"].send_signal(signal.SIGKILL)
-        kill_time = datetime.now(UTC)
         procs["w0"].wait(10)
-        time.sleep(12)
+        with engine.connect() as conn:
+            kill_time = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+        # Recovered, then every job runs twice more on the two survivors.
+        _wait(lambda: _done_after(engine, kill_time, 2), 120, "two more periods after the kill")
     finally:
         for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            proc.wait(60)
+        codes = {name: proc.wait(60) for name, proc in procs.items()}
 
-    with engine.connect() as conn:
-        jobs = {j.name: j for j in conn.execute(select(JobLease.__table__))}
+    texts = {name: log.read_text() for name, log in logs.items()}
+    assert codes["w1"] == 0 and codes["w2"] == 0, {n: texts[n][-3000:] for n in ("w1", "w2")}
+    ran_on = {int(m[2]): m[1] for t in texts.values() for m in STARTED.finditer(t)}
+    jobs = _jobs(engine)
+    by_key = defaultdict(list)
+    for job in jobs:
+        by_key[job.key].append(job)
+    assert set(by_key) == KEYS  # weekly reports run in worker mode too
+    assert "w2" in {ran_on.get(job.id) for job in jobs}  # the skewed worker took its share
+
+    for key, runs in by_key.items():
+        periods = [job.period for job in runs]
+        assert len(periods) == len(set(periods)), f"{key}: a period ran twice"
+        for job in runs:
+            # Periods come from the database's clock: none deferred before it came.
+            assert job.period <= job.deferred.timestamp() + 1, f"{key}: {job.period} early"
+            assert job.period % PERIOD == 0
+        _assert_every_period_ran(key, runs)
+
+    killed_job = next(job for job in jobs if job.id == killed[0])
+    assert ran_on[killed_job.id] == "w0"
+    if killed_job.status == "succeeded":  # queued again and finished by a survivor
+        assert killed_job.starts == 2 and killed_job.attempts == 2
+    else:  # its next period was already queued: that run resumed from the same cursor
+        assert killed_job.status == "failed"
+        later = [j for j in by_key[killed_job.key] if j.period > killed_job.period]
+        assert later and later[0].status == "succeeded"
+    for job in jobs:
+        assert job.status != "doing", f"job {job.id} of {job.key} left running"
+        if job.id != killed_job.id:
+            assert job.status in ("succeeded", "todo"), f"job {job.id}: {job.status}"
+
+    summary = subprocess.run([sys.executable, "-m", "monitor", "jobs"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+    assert all(key in summary for key in KEYS)
     engine.dispose()
-    assert set(jobs) == {"collect:demo:Alpha", "collect:demo:Beta", "collect:demo:Gamma", "process"}
-    # The job the killed worker held was taken over and finished by another worker.
-    taken_over = jobs[victim_job]
-    assert taken_over.last_finished_at > kill_time and taken_over.owner != "w0"
 
-    spans = _spans({n: p.read_text() for n, p in logs.items()}, "w0", kill_time)
-    for job, runs in spans.items():
-        runs.sort()
-        for (_, end, worker), (start, _, other) in itertools.pairwise(runs):
-            assert start >= end - timedelta(milliseconds=5), (
-                f"{job} ran on {worker} and {other} at once"
-            )
-    workers_used = {w for runs in spans.values() for _, _, w in runs}
-    assert workers_used == {"w0", "w1", "w2"}
+
+def _assert_every_period_ran(key: str, runs: list) -> None:
+    """No period between the first and the last is missing, except while the job's previous run
+    still waited (its queueing lock keeps one run waiting, never a pile)."""
+    seen = {job.period for job in runs}
+    for period in range(min(seen), max(seen), PERIOD):
+        if period in seen:
+            continue
+        waiting = [j for j in runs if j.deferred.timestamp() <= period
+                   and (j.started is None or j.started.timestamp() >= period)]
+        assert waiting, f"{key}: period {period} skipped while nothing of it waited"

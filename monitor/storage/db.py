@@ -13,6 +13,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Held (transaction-scoped) while a PostgreSQL schema changes: Vigie's migrations and the job
+# queue's schema. "VIGIE" + 1: one key for every Vigie database.
+MIGRATION_LOCK = 0x56_49_47_49_45_01
 log = logging.getLogger(__name__)
 
 

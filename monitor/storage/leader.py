@@ -4,7 +4,7 @@ Two ``run`` processes pointed at one database used to fetch every source twice (
 quota). The scheduler now acts only while it holds the database's scheduler lock: a PostgreSQL
 session advisory lock (freed by the server when the holder's connection dies, so a standby takes
 over after a crash) or, for SQLite, an exclusive ``flock`` on a file beside the database. The
-other stands by and says so once. (``run --worker`` processes share the work through job leases
+other stands by and says so once. (``run --worker`` processes share the work through the job queue
 instead.)
 
 ``Availability`` is the scheduler's check before each turn: while the database cannot be

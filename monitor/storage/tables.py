@@ -371,24 +371,6 @@ class Report(Base):
     claimed_until: Mapped[datetime | None]
 
 
-class JobLease(Base):
-    """A recurring job shared by several workers: whoever holds the lease runs it.
-
-    A worker that dies simply stops renewing; once ``lease_until`` passes, another claims it.
-    """
-
-    __tablename__ = "job_leases"
-    __table_args__ = (Index("ix_job_leases_due", "next_run_at"),)
-
-    name: Mapped[str] = mapped_column(String(160), primary_key=True)
-    owner: Mapped[str | None] = mapped_column(String(128))
-    lease_until: Mapped[datetime | None]
-    next_run_at: Mapped[datetime]
-    last_started_at: Mapped[datetime | None]
-    last_finished_at: Mapped[datetime | None]
-    runs: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
 class MentionHourly(Base):
     """Mentions counted per brand, hour and what the dashboard splits or filters them by.
 

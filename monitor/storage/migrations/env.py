@@ -8,9 +8,8 @@ schema already current, instead of one dying on a duplicate ``alembic_version`` 
 from alembic import context
 from sqlalchemy import text
 
+from monitor.storage.db import MIGRATION_LOCK
 from monitor.storage.tables import Base
-
-MIGRATION_LOCK = 0x56_49_47_49_45_01  # "VIGIE" + 1: one key for every Vigie database
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:
