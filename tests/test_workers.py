@@ -240,8 +240,10 @@ def test_three_workers_one_skewed_one_killed_run_each_period_once(pg_url, tmp_pa
         periods = [job.period for job in runs]
         assert len(periods) == len(set(periods)), f"{key}: a period ran twice"
         for job in runs:
-            # Periods come from the database's clock: none deferred before it came.
+            # Periods come from the database's clock: none deferred before it came, nor long
+            # after it (a worker starting mid-period defers the period under way).
             assert job.period <= job.deferred.timestamp() + 1, f"{key}: {job.period} early"
+            assert job.deferred.timestamp() < job.period + 2 * PERIOD, f"{key}: {job.period} late"
             assert job.period % PERIOD == 0
         _assert_every_period_ran(key, runs)
 
