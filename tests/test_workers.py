@@ -182,6 +182,7 @@ def _done_after(engine: Engine, since: datetime, runs: int) -> bool:
     return all(finished[key] >= runs for key in KEYS)
 
 
+@pytest.mark.slow
 def test_three_workers_one_skewed_one_killed_run_each_period_once(pg_url, tmp_path: Path):
     config = tmp_path / "vigie.yaml"
     config.write_text(CONFIG)
