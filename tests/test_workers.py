@@ -1,6 +1,7 @@
 """Worker mode on procrastinate, on the local PostgreSQL: three real worker processes (one with
 its clock two minutes ahead, one killed mid-job) run every periodic job once per period,
-weekly reports included; the watchdog; SQLite refused in one line."""
+weekly reports included; a frozen worker whose job went to another ends itself; SQLite is
+refused in one line."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from monitor.clock import DatabaseClock
 from monitor.storage.db import make_engine
 from monitor.storage.queue import Watchdog, conninfo, ensure_schema, recover_stalled
 from monitor.workers import cron_every
+from tests.replay.server import Reply, serving
 from tests.support import ROOT
 
 PERIOD = 6  # seconds: collections, processing and reports
@@ -163,6 +165,67 @@ def test_the_watchdog_stops_a_worker_whose_job_went_to_another(pg_url):
         watchdog.check()
     assert fenced.is_set()  # the job was queued again for another worker
     engine.dispose()
+
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><guid>slow-1</guid><title>Alpha</title><link>https://news.example/1</link></item>
+</channel></rss>"""
+
+
+@pytest.mark.slow
+def test_a_frozen_worker_whose_job_went_to_another_ends_itself(pg_url, tmp_path: Path):
+    """w0 is frozen (SIGSTOP) in the middle of a collection; w1 takes the job over once w0's
+    heartbeat is stale. Thawed, w0 must not go on with the job: it ends itself (exit 75)."""
+    release = threading.Event()
+    with serving() as server:
+        server.add("GET", "/slow.rss",
+                   Reply(200, RSS, {"Content-Type": "application/rss+xml"}, hold=release))
+        config = tmp_path / "vigie.yaml"
+        config.write_text(
+            "brands:\n  - name: Alpha\n    keywords: [alpha]\n    sources:\n"
+            f"      feeds: {{urls: ['{server.url}/slow.rss'], match_brand: false}}\n"
+            "sources:\n  feeds: {interval_seconds: 60, timeout_seconds: 60}\n"
+            "reports: {enabled: false}\n"
+        )
+        config.chmod(0o600)
+        env = {**os.environ, "DATABASE_URL": pg_url, "VIGIE_DATA_DIR": str(tmp_path)}
+        logs = {name: tmp_path / f"{name}.log" for name in ("w0", "w1")}
+        procs = {"w0": _start("w0", config, env, logs["w0"])}
+        engine = make_engine(pg_url)
+        try:
+            _wait(server.arrived.is_set, 180, "w0 to start its collection")
+            procs["w0"].send_signal(signal.SIGSTOP)
+            w0 = int(REGISTERED.search(logs["w0"].read_text())[2])
+            assert _collection(engine) == ("doing", w0)
+            procs["w1"] = _start("w1", config, env, logs["w1"])
+            _wait(lambda: _collection(engine) != ("doing", w0), 120, "w1 to take the job over")
+            procs["w0"].send_signal(signal.SIGCONT)
+            assert procs["w0"].wait(60) == 75
+            release.set()
+            _wait(lambda: _collection(engine)[0] == "succeeded", 120, "w1 to finish it")
+        finally:
+            release.set()
+            for proc in procs.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGCONT)
+                    proc.send_signal(signal.SIGTERM)
+            codes = {name: proc.wait(60) for name, proc in procs.items()}
+    assert codes == {"w0": 75, "w1": 0}, {n: p.read_text()[-3000:] for n, p in logs.items()}
+    assert re.search(r"worker \d+ stops while running job\(s\) \d+: ", logs["w0"].read_text())
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM mentions")).scalar_one()
+    assert stored == 1  # the item once, by w1
+    engine.dispose()
+
+
+def _collection(engine: Engine) -> tuple[str, int | None]:
+    """The first collection job's state and its worker's procrastinate id."""
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT status, worker_id FROM procrastinate_jobs "
+            "WHERE queueing_lock = 'collect:feeds:Alpha' ORDER BY id LIMIT 1"
+        )).first()
+    return (row.status, row.worker_id) if row else ("none", None)
 
 
 def _start(name: str, config: Path, env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -136,15 +136,29 @@ class Watchdog:
 
     @contextmanager
     def running(self, job_id: int | None) -> Iterator[None]:
-        """Watch ``job_id`` while the body runs it."""
+        """Watch ``job_id`` while the body runs it; once it is done, check that it is still
+        this worker's before procrastinate records its end (a job given to another meanwhile,
+        say while this process was frozen, must not be marked finished under the new run)."""
         if job_id is not None:
             with self._lock:
                 self._jobs.add(job_id)
         try:
             yield
+            if job_id is not None:
+                self._confirm(job_id)
         finally:
             with self._lock:
                 self._jobs.discard(job_id or -1)
+
+    def _confirm(self, job_id: int) -> None:
+        if self.worker_id is None:
+            return
+        try:
+            age, mine = self._read([job_id])
+        except DBAPIError:
+            return  # recording the end will fail too; the job is retried
+        if age is None or not mine:
+            self._lose([job_id], "the job was given to another worker while it ran")
 
     def start(self) -> Watchdog:
         self._thread.start()
