@@ -193,7 +193,8 @@ def test_a_frozen_worker_whose_job_went_to_another_ends_itself(pg_url, tmp_path:
         procs = {"w0": _start("w0", config, env, logs["w0"])}
         engine = make_engine(pg_url)
         try:
-            _wait(server.arrived.is_set, 180, "w0 to start its collection")
+            _wait(lambda: server.arrived.is_set() and REGISTERED.search(logs["w0"].read_text()),
+                  180, "w0 to start its collection")
             procs["w0"].send_signal(signal.SIGSTOP)
             w0 = int(REGISTERED.search(logs["w0"].read_text())[2])
             assert _collection(engine) == ("doing", w0)
@@ -327,6 +328,13 @@ def test_three_workers_one_skewed_one_killed_run_each_period_once(pg_url, tmp_pa
     summary = subprocess.run([sys.executable, "-m", "monitor", "jobs"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60, check=True).stdout
     assert all(key in summary for key in KEYS)
+    listed = subprocess.run(
+        [sys.executable, "-m", "monitor", "jobs", "--shell", "list_jobs", "task=vigie.reports"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # procrastinate's shell
+    assert len(re.findall(r"^#\d+ vigie\.reports on default - \[", listed, re.M)) == len(
+        by_key["reports"]
+    )
     engine.dispose()
 
 
