@@ -278,7 +278,20 @@ def test_three_workers_one_skewed_one_killed_run_each_period_once(pg_url, tmp_pa
                 ).scalar()
 
         killed: list[int] = []
-        _wait(lambda: (job := busy()) is not None and not killed.append(job), 120, "w0 busy")
+
+        def frozen_mid_job() -> bool:
+            """w0 stopped while the database says it runs a job (not just after it ended)."""
+            job = busy()
+            if job is None:
+                return False
+            procs["w0"].send_signal(signal.SIGSTOP)
+            if busy() == job:
+                killed.append(job)
+                return True
+            procs["w0"].send_signal(signal.SIGCONT)
+            return False
+
+        _wait(frozen_mid_job, 120, "w0 busy")
         procs["w0"].send_signal(signal.SIGKILL)
         procs["w0"].wait(10)
         with engine.connect() as conn:

@@ -157,7 +157,7 @@ class Watchdog:
             age, mine = self._read([job_id])
         except DBAPIError:
             return  # recording the end will fail too; the job is retried
-        if age is None or not mine:
+        if age is None or job_id not in mine:
             self._lose([job_id], "the job was given to another worker while it ran")
 
     def start(self) -> Watchdog:
@@ -184,17 +184,20 @@ class Watchdog:
             if jobs and self.deadline is not None and time.monotonic() > self.deadline:
                 self._lose(jobs, "the database has not answered for too long")
             return
+        with self._lock:  # a job that ended during the query was checked by its own thread
+            still = sorted(set(jobs) & self._jobs)
         if age is None:
-            if jobs:
-                self._lose(jobs, "this worker was declared stalled")
+            if still:
+                self._lose(still, "this worker was declared stalled")
             return
         self.deadline = time.monotonic() - age + self.stalled - self.heartbeat
-        if jobs and mine < len(jobs):
-            self._lose(jobs, "another worker took a job over")
-        elif jobs and time.monotonic() > self.deadline:
-            self._lose(jobs, f"the heartbeat is {age:.0f} s old")
+        if taken := [job for job in still if job not in mine]:
+            self._lose(taken, "another worker took a job over")
+        elif still and time.monotonic() > self.deadline:
+            self._lose(still, f"the heartbeat is {age:.0f} s old")
 
-    def _read(self, jobs: list[int]) -> tuple[float | None, int]:
+    def _read(self, jobs: list[int]) -> tuple[float | None, set[int]]:
+        """The heartbeat's age (None: this worker is gone) and which of ``jobs`` it still runs."""
         with self.engine.connect() as conn:
             age = conn.execute(
                 text(
@@ -205,12 +208,12 @@ class Watchdog:
             ).scalar()
             mine = conn.execute(
                 text(
-                    "SELECT count(*) FROM procrastinate_jobs WHERE id = ANY(:jobs) "
+                    "SELECT id FROM procrastinate_jobs WHERE id = ANY(:jobs) "
                     "AND status = 'doing' AND worker_id = :worker"
                 ),
                 {"jobs": jobs, "worker": self.worker_id},
-            ).scalar_one()
-        return age, mine
+            ).scalars()
+            return age, set(mine)
 
     def _lose(self, jobs: list[int], why: str) -> None:
         log.error(
