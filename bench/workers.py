@@ -64,6 +64,14 @@ def _now(engine: Engine) -> float:
     return float(now)
 
 
+def _running(engine: Engine, worker: int) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT id FROM procrastinate_jobs WHERE status = 'doing' "
+                 "AND worker_id = :w AND queueing_lock IS NOT NULL"), {"w": worker}
+        ).scalar()
+
+
 def run(tmp: Path, url: str, seconds: float) -> None:
     config = tmp / "vigie.yaml"
     config.write_text(CONFIG)
@@ -82,13 +90,16 @@ def run(tmp: Path, url: str, seconds: float) -> None:
             ids.update((m[1], int(m[2])) for m in REGISTERED.finditer(log.read_text()))
     started = time.monotonic()
     killed = None
-    while killed is None:
-        with engine.connect() as conn:
-            killed = conn.execute(
-                text("SELECT id FROM procrastinate_jobs WHERE status = 'doing' "
-                     "AND worker_id = :w AND queueing_lock IS NOT NULL"), {"w": ids["w0"]}
-            ).scalar()
+    while killed is None:  # w0 frozen while the database says it runs a job, then killed
         time.sleep(0.01)
+        job = _running(engine, ids["w0"])
+        if job is None:
+            continue
+        procs["w0"].send_signal(signal.SIGSTOP)
+        if _running(engine, ids["w0"]) == job:
+            killed = job
+        else:
+            procs["w0"].send_signal(signal.SIGCONT)
     procs["w0"].send_signal(signal.SIGKILL)
     kill_time = _now(engine)
     time.sleep(max(0.0, seconds - (time.monotonic() - started)))
