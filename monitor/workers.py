@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
+from procrastinate import App, BaseRetryStrategy, JobContext, RetryDecision
 from procrastinate.jobs import Job
 from procrastinate.periodic import PeriodicDeferrer, PeriodicRegistry
 from procrastinate.worker import Worker
@@ -35,7 +35,14 @@ from monitor.clock import DatabaseClock
 from monitor.collectors.base import DisabledCollector
 from monitor.collectors.runner import run
 from monitor.scheduler import Pipeline
-from monitor.storage.queue import Watchdog, conninfo, database_time, ensure_schema, recover_stalled
+from monitor.storage.queue import (
+    Watchdog,
+    database_time,
+    ensure_schema,
+    queue_app,
+    recover_stalled,
+    release_jobs,
+)
 
 log = logging.getLogger(__name__)
 MAX_OUTAGE_WAIT = 30.0
@@ -127,7 +134,7 @@ def build_app(
     """The procrastinate app on the pipeline's database, with one task per kind of job and
     each recurring job in a registry of its own (read by :class:`DatabaseTimeDeferrer`, not by
     procrastinate's default deferrer, which would use this machine's clock)."""
-    app = App(connector=PsycopgConnector(conninfo=conninfo(pipeline.engine), max_size=4))
+    app = queue_app(pipeline.engine)
     retry = DatabaseTimeRetry(DatabaseClock(pipeline.engine).now)  # queue times: the database's
     collectors = {c.key: c for c in pipeline.collectors if not isinstance(c, DisabledCollector)}
 
@@ -199,20 +206,25 @@ async def _serve(
     stop: threading.Event,
     watchdog: Watchdog,
 ) -> None:
-    outages = 0
+    outages, previous = 0, []
     async with app.open_async():
         while not stop.is_set():
+            attempt: list[int] = []
             try:
-                await _work(app, registry, options, stop, watchdog)
-                outages = 0
+                if previous:  # interrupted: its jobs did not end, and no thread runs them now
+                    await release_jobs(app, previous[-1])
+                    previous.clear()
+                await _work(app, registry, options, stop, watchdog, attempt)
             except Exception as exc:  # the database went away: wait, then start again
-                outages += 1
+                outages = 1 if attempt else outages + 1  # it had worked: a new outage
                 wait = min(2.0**outages, MAX_OUTAGE_WAIT)
                 (log.warning if outages == 1 else log.debug)(
                     "worker %s interrupted (%s: %s); starting again in %gs",
                     options.label, type(exc).__name__, str(exc).splitlines()[0][:200], wait,
                 )
                 await asyncio.to_thread(stop.wait, wait)
+            finally:
+                previous.extend(attempt)
 
 
 async def _work(
@@ -221,8 +233,10 @@ async def _work(
     options: WorkerOptions,
     stop: threading.Event,
     watchdog: Watchdog,
+    registered: list[int],
 ) -> None:
-    """One procrastinate worker and the periodic deferrer, until ``stop`` or a failure."""
+    """One procrastinate worker and the periodic deferrer, until ``stop`` or a failure; the
+    worker's queue id is appended to ``registered``."""
     worker = Worker(
         app=app,
         name=options.label,
@@ -236,8 +250,10 @@ async def _work(
     stopping = asyncio.create_task(_until(stop), name="stop")
     while worker.worker_id is None and not running.done():
         await asyncio.sleep(0.05)
-    watchdog.worker_id = worker.worker_id
-    log.info("worker %s started as procrastinate worker %s", options.label, worker.worker_id)
+    if worker.worker_id is not None:
+        registered.append(worker.worker_id)
+        watchdog.worker_id = worker.worker_id
+        log.info("worker %s started as procrastinate worker %s", options.label, worker.worker_id)
     try:
         await asyncio.wait({running, deferrer, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:

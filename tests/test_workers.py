@@ -18,12 +18,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from procrastinate import App, PsycopgConnector
+from procrastinate.jobs import Status
 from sqlalchemy import Engine, text
 
 from monitor.clock import DatabaseClock
 from monitor.storage.db import make_engine
-from monitor.storage.queue import Watchdog, conninfo, ensure_schema, recover_stalled
+from monitor.storage.queue import Watchdog, ensure_schema, queue_app, recover_stalled
 from monitor.workers import cron_every
 from tests.replay.server import Reply, serving
 from tests.support import ROOT
@@ -130,7 +130,7 @@ def test_the_watchdog_stops_a_worker_whose_job_went_to_another(pg_url):
     (or as soon as) another worker is given the job."""
     engine = make_engine(pg_url)
     ensure_schema(engine)
-    app = App(connector=PsycopgConnector(conninfo=conninfo(engine)))
+    app = queue_app(engine)
     app.task(name="slow", lock="slow", queueing_lock="slow")(_no_op)
 
     async def take(stale: bool) -> tuple[int, int]:
@@ -227,6 +227,36 @@ def _collection(engine: Engine) -> tuple[str, int | None]:
             "WHERE queueing_lock = 'collect:feeds:Alpha' ORDER BY id LIMIT 1"
         )).first()
     return (row.status, row.worker_id) if row else ("none", None)
+
+
+def test_a_retry_that_meets_the_next_run_queued_does_not_hold_the_job(pg_url):
+    """A failed periodic run is retried, but its next period may already wait under the same
+    queueing lock: procrastinate's retry then fails and the job stayed "doing" for ever, its
+    lock held (after a database restart, processing never ran again)."""
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    app = queue_app(engine)
+    task = app.task(name="slow", lock="slow", queueing_lock="slow")(_no_op)
+
+    async def scenario() -> tuple[bool, bool]:
+        async with app.open_async():
+            await task.defer_async()
+            worker = await app.job_manager.register_worker()
+            first = await app.job_manager.fetch_job(queues=None, worker_id=worker)
+            await task.defer_async()  # the next period, queued while the first runs
+            alone = await app.job_manager.retry_job_by_id_async(first.id)  # it failed
+            nxt = await app.job_manager.fetch_job(queues=None, worker_id=worker)
+            await app.job_manager.finish_job(nxt, status=Status.FAILED, delete_job=False)
+            await task.defer_async()
+            third = await app.job_manager.fetch_job(queues=None, worker_id=worker)
+            again = await app.job_manager.retry_job_by_id_async(third.id)  # nothing queued
+            return alone, again
+
+    assert asyncio.run(scenario()) == (False, True)
+    with engine.connect() as conn:
+        states = conn.execute(text("SELECT status FROM procrastinate_jobs ORDER BY id")).scalars()
+        assert list(states) == ["failed", "failed", "todo"]
+    engine.dispose()
 
 
 def _start(name: str, config: Path, env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -16,9 +16,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
 
-from procrastinate import App
-from procrastinate.jobs import Job, Status
+from procrastinate import App, PsycopgConnector
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
 from procrastinate.schema import SchemaManager
 from sqlalchemy import Engine, text
@@ -64,41 +67,66 @@ async def database_time(app: App) -> float:
     return float(row["now"])
 
 
-async def _queued_behind(manager: JobManager, job: Job) -> bool:
-    """Whether a later run of the same job already waits (its queueing lock is taken)."""
-    if job.queueing_lock is None:
-        return False
-    row = await manager.connector.execute_query_one_async(
-        "SELECT count(*) AS n FROM procrastinate_jobs "
-        "WHERE queueing_lock = %(lock)s AND status = 'todo' AND id <> %(id)s",
-        lock=job.queueing_lock,
-        id=job.id,
-    )
-    return bool(row["n"])
+class QueueManager(JobManager):
+    """procrastinate's job manager, where a retry that meets the job's next run already queued
+    (its queueing lock is taken: one waiting run at most) closes the job as failed instead of
+    failing itself. procrastinate's own retry would raise there and leave the job "doing"
+    forever, its lock held, the job never to run again."""
+
+    async def retry_job_by_id_async(  # type: ignore[override]
+        self, job_id: int, retry_at: datetime | None = None, **changes: Any
+    ) -> bool:
+        """True when the job was queued again, False when its queued next run takes over."""
+        try:
+            await super().retry_job_by_id_async(job_id, retry_at, **changes)  # type: ignore[arg-type]
+        except UniqueViolation as exc:
+            if "queueing_lock" not in (exc.constraint_name or ""):
+                raise
+            await self.finish_job_by_id_async(job_id, status=Status.FAILED, delete_job=False)
+            log.warning("job %d: its next run, already queued, takes over", job_id)
+            return False
+        return True
+
+
+def queue_app(engine: Engine) -> App:
+    """A procrastinate app on ``engine``'s database, with :class:`QueueManager`."""
+    app = App(connector=PsycopgConnector(conninfo=conninfo(engine), max_size=4))
+    app.job_manager = QueueManager(connector=app.connector)
+    return app
 
 
 async def recover_stalled(app: App, stalled_seconds: float) -> list[int]:
     """Run again the jobs of workers whose heartbeat is older than ``stalled_seconds``
-    (database time), then forget those workers. A job whose next run is already queued is
-    closed as failed instead: that next run resumes from the same committed cursor.
-    Returns the ids of the jobs queued again."""
+    (database time), then forget those workers. Returns the ids of the jobs queued again (not
+    those whose queued next run takes over, see :class:`QueueManager`)."""
     manager = app.job_manager
+    assert isinstance(manager, QueueManager)
     again = []
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_seconds):
         assert job.id is not None
+        log.warning("job %d (%s) of a stalled worker: taken back", job.id, job.task_name)
         try:
-            if await _queued_behind(manager, job):
-                await manager.finish_job(job, status=Status.FAILED, delete_job=False)
-                log.warning("job %d (%s) stalled: its next run takes over", job.id, job.task_name)
-                continue
-            await manager.retry_job(job)
+            if await manager.retry_job_by_id_async(job.id):
+                again.append(job.id)
         except Exception as exc:  # another worker recovered it first
             log.info("job %d: already recovered (%s)", job.id, type(exc).__name__)
-            continue
-        log.warning("job %d (%s) of a stalled worker: queued again", job.id, job.task_name)
-        again.append(job.id)
     await manager.prune_stalled_workers(stalled_seconds)
     return again
+
+
+async def release_jobs(app: App, worker_id: int) -> None:
+    """After an interruption (the database went away), the jobs this process's previous queue
+    worker left running, which no thread runs any more: queued again at once, rather than
+    after the stalled age; then that worker is forgotten."""
+    rows = await app.connector.execute_query_all_async(
+        "SELECT id FROM procrastinate_jobs "
+        "WHERE status = 'doing' AND worker_id = %(worker)s",
+        worker=worker_id,
+    )
+    for row in rows:
+        log.warning("job %d, interrupted with this worker: taken back", row["id"])
+        await app.job_manager.retry_job_by_id_async(row["id"])
+    await app.job_manager.unregister_worker(worker_id)
 
 
 def _fence() -> None:
