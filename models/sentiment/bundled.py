@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +31,29 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "sentiment"
 # Normalised texts remembered across calls: retweets and copy-paste campaigns arrive spread over
 # many batches. ~0.5 KB each, so the default bounds the cache at ~25 MB.
 CACHE_SIZE = 50_000
-# Fast-tier readings above which a mention is read again with e5 (MODEL_CARD.md: share routed).
-ROUTE_NEGATIVE = 0.4
-ROUTE_COMPLAINT = 0.3
-ROUTE_QUESTION = 0.3
-
 Key = tuple[str, int | None]
 Scored = tuple[np.ndarray, Prediction]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Fast-tier readings at or above which a mention is read again with e5, and whether every
+    rated mention is (MODEL_CARD.md: the share routed and what it buys)."""
+
+    negative: float = 0.4
+    complaint: float = 0.3
+    question: float = 0.3
+    rated: bool = True
+
+    def routed(self, proba: np.ndarray, complaint: np.ndarray, question: np.ndarray,
+               ratings: list[int | None]) -> np.ndarray:
+        """Indices the full tier reads."""
+        rated = np.array([r is not None for r in ratings], dtype=bool) & self.rated
+        return np.flatnonzero(rated | (proba[:, 0] >= self.negative)
+                              | (complaint >= self.complaint) | (question >= self.question))
+
+
+EVERYTHING = Routing(0.0, 0.0, 0.0)
 
 
 class BundledModel:
@@ -44,12 +61,15 @@ class BundledModel:
     share between threads."""
 
     def __init__(self, artifacts: Path = ARTIFACTS, cache_size: int = CACHE_SIZE,
-                 use_e5: bool | None = None) -> None:
+                 use_e5: bool | None = None, routing: Routing = Routing(),
+                 e5_encode: Callable[[list[str]], np.ndarray] | None = None) -> None:
         self.ensemble, model_id = Ensemble.load(artifacts)
         self.intent = load_intent()
         ready = self.ensemble.has_full and self.intent is not None and self.intent.has_full
         self.full = ready and (e5.available() if use_e5 is None else use_e5)
         self.model_id = f"{model_id}{'' if self.full else '-fast'}{model_suffix()}"
+        self.routing = routing
+        self.e5_encode = e5_encode or e5.e5_embed
         self.cache_size = cache_size
         self._cache: OrderedDict[Key, Scored] = OrderedDict()
         self._lock = threading.Lock()
@@ -73,22 +93,13 @@ class BundledModel:
         texts, ratings = [t for t, _ in keys], [r for _, r in keys]
         use = use_embed(texts)
         proba, complaint, question = self._tier(texts, use, None, ratings)
-        routed = self._routed(proba, complaint, question, ratings) if self.full else []
+        routed = self.routing.routed(proba, complaint, question, ratings) if self.full else []
         if len(routed):
             sub = [texts[i] for i in routed]
-            full = self._tier(sub, use[routed], e5.e5_embed(sub), [ratings[i] for i in routed])
+            full = self._tier(sub, use[routed], self.e5_encode(sub), [ratings[i] for i in routed])
             for whole, part in zip((proba, complaint, question), full, strict=True):
                 whole[routed] = part
         return list(zip(proba, predictions(texts, proba, complaint, question), strict=True))
-
-    @staticmethod
-    def _routed(proba: np.ndarray, complaint: np.ndarray, question: np.ndarray,
-                ratings: list[int | None]) -> np.ndarray:
-        """Indices the full tier reads: the fast tier's possible negatives, complaints and
-        questions, and every rated mention (reviews)."""
-        rated = np.array([r is not None for r in ratings], dtype=bool)
-        return np.flatnonzero(rated | (proba[:, 0] >= ROUTE_NEGATIVE)
-                              | (complaint >= ROUTE_COMPLAINT) | (question >= ROUTE_QUESTION))
 
     def _scored(self, distinct: list[Key]) -> list[Scored]:
         """Results of distinct keys: cached ones reused, the others computed once."""

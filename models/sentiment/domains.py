@@ -4,11 +4,14 @@ Shared heads trained on tweets and reviews together traded XLM-T tweets (val mea
 -> 58.2) for reviews. The review expert is the main ensemble; the tweet expert is the same three
 fast views fitted on tweets only (XLM-T train + Dutch tweets train); a logistic head on the USE
 embedding gives p(review | text), and a mention with a star rating is a review. The experts'
-probabilities are mixed by that weight (MODEL_CARD.md: held-out figures).
+probabilities are mixed by that weight (MODEL_CARD.md: held-out figures). Where the full tier
+reads a mention, the tweet expert adds its own e5 view, mixed by weights chosen on out-of-fold
+predictions of the tweets.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from models.sentiment.charngrams import VIEWS, CharNgramModel
-from models.sentiment.heads import LinearHead, softmax
+from models.sentiment.heads import LinearHead, Mixer, log_softmax, softmax
 from models.sentiment.ratings import rating_mask
 
 # The tweet expert's view weights and temperature: 0.3's choice for its tweet-only ensemble.
@@ -29,24 +32,26 @@ DOMAIN_C = 1.0
 DOMAIN_PRIOR = 2.0
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
 @dataclass(frozen=True)
 class TweetExpert:
-    """USE head + n-gram heads fitted on tweets only, and the domain head p(review | USE)."""
+    """USE head + n-gram heads fitted on tweets only, and the domain head p(review | USE); for
+    the full tier an e5 head and the mixer of all four views."""
 
     use_head: LinearHead
     ngram: tuple[CharNgramModel, ...]
     domain: LinearHead  # one logit: review vs tweet
+    e5_head: LinearHead | None = None
+    full: Mixer | None = None
 
-    def log_proba(self, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
-        parts = [_log_softmax(self.use_head.logits(embeddings))]
-        parts += [_log_softmax(model.logits(texts)) for model in self.ngram]
+    def log_proba(self, texts: list[str], embeddings: np.ndarray,
+                  e5: np.ndarray | None = None) -> np.ndarray:
+        """(n, 3) log-probabilities; with e5 embeddings (and an e5 head), the full tier's."""
+        parts = [log_softmax(self.use_head.logits(embeddings))]
+        parts += [log_softmax(model.logits(texts)) for model in self.ngram]
+        if e5 is not None and self.e5_head is not None and self.full is not None:
+            return log_softmax(self.full.logits([*parts, log_softmax(self.e5_head.logits(e5))]))
         mixed = sum(w * p for w, p in zip(TWEET_WEIGHTS, parts, strict=True))
-        return _log_softmax(mixed / TWEET_TEMPERATURE)
+        return log_softmax(mixed / TWEET_TEMPERATURE)
 
     def p_review(self, embeddings: np.ndarray, ratings: Sequence[object] | None) -> np.ndarray:
         """p(review | text); 1 where the mention has a star rating."""
@@ -55,11 +60,11 @@ class TweetExpert:
         return np.where(rated, 1.0, p)
 
     def mix(self, review_logits: np.ndarray, texts: list[str], embeddings: np.ndarray,
-            ratings: Sequence[object] | None) -> np.ndarray:
+            ratings: Sequence[object] | None, e5: np.ndarray | None = None) -> np.ndarray:
         """Log of the domain-weighted mixture of the two experts' probabilities; a rated row
         keeps the review expert's logits as they are, the input its rating layer was fitted on."""
         w = self.p_review(embeddings, ratings)[:, None]
-        tweet = np.exp(self.log_proba(texts, embeddings))
+        tweet = np.exp(self.log_proba(texts, embeddings, e5))
         mixed = np.log(w * softmax(review_logits.astype(np.float64)) + (1 - w) * tweet + 1e-12)
         _, rated = rating_mask(ratings, len(w))
         return np.where(rated[:, None], review_logits, mixed).astype(np.float32)
@@ -70,6 +75,9 @@ class TweetExpert:
         self.domain.save(directory / "domain_head.npz")
         for model in self.ngram:
             model.save(directory / f"{model.view}_head.npz")
+        if self.e5_head is not None and self.full is not None:
+            self.e5_head.save(directory / "e5_head.npz")
+            (directory / "full_mixer.json").write_text(json.dumps(self.full.to_json()) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> TweetExpert | None:
@@ -77,8 +85,12 @@ class TweetExpert:
         if not (directory / "domain_head.npz").is_file():
             return None
         ngram = tuple(CharNgramModel.load(directory / f"{view}_head.npz") for view in VIEWS)
+        e5_head, full = None, None
+        if (directory / "full_mixer.json").is_file():
+            e5_head = LinearHead.load(directory / "e5_head.npz")
+            full = Mixer.from_json(json.loads((directory / "full_mixer.json").read_text()))
         return cls(LinearHead.load(directory / "use_head.npz"), ngram,
-                   LinearHead.load(directory / "domain_head.npz"))
+                   LinearHead.load(directory / "domain_head.npz"), e5_head, full)
 
 
 def domain_head(embeddings: np.ndarray, is_review: np.ndarray, group: np.ndarray) -> LinearHead:

@@ -15,32 +15,11 @@ import numpy as np
 
 from models.sentiment.charngrams import VIEWS, CharNgramModel
 from models.sentiment.domains import TweetExpert
-from models.sentiment.heads import LinearHead
+from models.sentiment.heads import LinearHead, Mixer, log_softmax
 from models.sentiment.ratings import RatingLayer
 
 FAST: tuple[str, ...] = ("use", *VIEWS)
 COMPONENTS: tuple[str, ...] = (*FAST, "e5")
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-softmax, stable for large logits."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
-
-@dataclass(frozen=True)
-class Mixer:
-    """softmax((sum_k weight_k * log p_k + bias) / temperature): weights and the class bias are
-    chosen for macro-F1 on out-of-fold predictions, the temperature for log-loss (calibration)."""
-
-    weights: np.ndarray
-    bias: np.ndarray
-    temperature: float
-
-    def logits(self, log_probs: list[np.ndarray]) -> np.ndarray:
-        mixed = sum(w * lp for w, lp in zip(self.weights, log_probs, strict=True))
-        return (mixed + self.bias) / self.temperature
-
 
 TIERS: dict[str, tuple[str, ...]] = {"fast": FAST, "full": COMPONENTS}
 
@@ -77,7 +56,8 @@ class Ensemble:
         mixed = self.mixers[tier].logits(self.component_log_probs(texts, embeddings, e5))
         reading = mixed
         if self.tweets is not None:
-            reading = self.tweets.mix(mixed, texts, embeddings, ratings)
+            reading = self.tweets.mix(mixed, texts, embeddings, ratings,
+                                     e5 if tier == "full" else None)
         return mixed, self.ratings[tier].apply(reading, ratings)
 
     def logits(self, texts: list[str], embeddings: np.ndarray, e5: np.ndarray | None = None,
@@ -96,9 +76,7 @@ class Ensemble:
             self.tweets.save(directory / "tweets")
         for tier, layer in self.ratings.items():
             layer.save(directory / f"sentiment_ratings_{tier}.npz")
-        mixers = {tier: {"components": list(TIERS[tier]),
-                         "weights": [float(w) for w in m.weights],
-                         "bias": [float(b) for b in m.bias], "temperature": float(m.temperature)}
+        mixers = {tier: {"components": list(TIERS[tier]), **m.to_json()}
                   for tier, m in self.mixers.items()}
         meta = {"model_id": model_id, "mixers": mixers}
         (directory / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -107,9 +85,7 @@ class Ensemble:
     def load(cls, directory: Path) -> tuple["Ensemble", str]:
         """(ensemble, model_id) from a directory written by save()."""
         meta = json.loads((directory / "meta.json").read_text())
-        mixers = {tier: Mixer(np.asarray(m["weights"], dtype=np.float32),
-                              np.asarray(m["bias"], dtype=np.float32), float(m["temperature"]))
-                  for tier, m in meta["mixers"].items()}
+        mixers = {tier: Mixer.from_json(m) for tier, m in meta["mixers"].items()}
         ngram = tuple(CharNgramModel.load(directory / f"{view}_head.npz") for view in VIEWS)
         ratings = {tier: RatingLayer.load(directory / f"sentiment_ratings_{tier}.npz")
                    for tier in mixers}

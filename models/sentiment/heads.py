@@ -13,6 +13,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum(axis=1, keepdims=True)
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax, stable for large logits."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
 @dataclass(frozen=True)
 class LinearHead:
     """Multinomial logistic regression: probabilities = softmax(x @ weight.T + bias)."""
@@ -33,3 +39,26 @@ class LinearHead:
     def load(cls, path: Path) -> "LinearHead":
         with np.load(path) as z:
             return cls(z["weight"].astype(np.float32), z["bias"].astype(np.float32))
+
+
+@dataclass(frozen=True)
+class Mixer:
+    """softmax((sum_k weight_k * log p_k + bias) / temperature): weights and the class bias are
+    chosen for macro-F1 on out-of-fold predictions, the temperature for log-loss (calibration)."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+    temperature: float
+
+    def logits(self, log_probs: list[np.ndarray]) -> np.ndarray:
+        mixed = sum(w * lp for w, lp in zip(self.weights, log_probs, strict=True))
+        return (mixed + self.bias) / self.temperature
+
+    def to_json(self) -> dict[str, object]:
+        return {"weights": [float(w) for w in self.weights],
+                "bias": [float(b) for b in self.bias], "temperature": float(self.temperature)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Mixer":
+        return cls(np.asarray(data["weights"], dtype=np.float32),
+                   np.asarray(data["bias"], dtype=np.float32), float(data["temperature"]))

@@ -27,9 +27,9 @@ from models.sentiment.corpora import DATA, Corpus, capped_corpora, e5_index, e5_
 from models.sentiment.domains import TweetExpert, domain_head
 from models.sentiment.e5 import e5_embed
 from models.sentiment.encoders import use_embed
-from models.sentiment.ensemble import COMPONENTS, FAST, TIERS, Ensemble, Mixer, log_softmax
+from models.sentiment.ensemble import COMPONENTS, FAST, TIERS, Ensemble
 from models.sentiment.featcache import DEFAULT_DIR, cached_embeddings
-from models.sentiment.heads import LinearHead
+from models.sentiment.heads import LinearHead, Mixer, log_softmax
 from models.sentiment.prediction import LABELS
 from models.sentiment.ratings import fit_rating_layer
 from models.sentiment.text import normalize
@@ -111,19 +111,23 @@ def component_log_proba(name: str, fitted: tuple, x: object) -> np.ndarray:
     return log_softmax(clf.decision_function(x))
 
 
-def out_of_fold(data: Data, components: tuple[str, ...]) -> list[np.ndarray]:
-    """Out-of-fold log-probabilities per component (NaN outside its rows): honest inputs for
-    every later choice."""
+def out_of_fold(data: Data, components: tuple[str, ...],
+                among: np.ndarray | None = None) -> list[np.ndarray]:
+    """Out-of-fold log-probabilities per component (NaN outside its rows, and outside ``among``
+    where given: folds fitted on those rows only): honest inputs for every later choice."""
+    among = np.arange(len(data.y)) if among is None else among
     oof = [np.full((len(data.y), len(LABELS)), np.nan) for _ in components]
-    strata = data.group * len(LABELS) + data.y
-    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(data.y, strata)
-    for fit_idx, held in tqdm(list(folds), desc="cross-validation folds"):
+    strata = data.group[among] * len(LABELS) + data.y[among]
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(among, strata)
+    for fit_at, held_at in tqdm(list(folds), desc="cross-validation folds"):
+        fit_idx, held = among[fit_at], among[held_at]
         for k, name in enumerate(components):
-            rows = data.rows(name)
-            pos = np.searchsorted(rows, np.intersect1d(rows, fit_idx))
-            out = np.searchsorted(rows, np.intersect1d(rows, held))
-            fitted = fit_component(name, data.feats[name][pos], data.y[rows[pos]])
-            oof[k][rows[out]] = component_log_proba(name, fitted, data.feats[name][out])
+            own = data.rows(name)  # data.feats[name] holds these rows, in this order
+            fit_rows, held_rows = np.intersect1d(own, fit_idx), np.intersect1d(own, held)
+            x = data.feats[name]
+            fitted = fit_component(name, x[np.searchsorted(own, fit_rows)], data.y[fit_rows])
+            oof[k][held_rows] = component_log_proba(name, fitted,
+                                                    x[np.searchsorted(own, held_rows)])
     return oof
 
 
@@ -190,15 +194,30 @@ def train(out: Path = ARTIFACTS, cache: Path | None = DEFAULT_DIR,
 
 
 def fit_tweet_expert(data: Data, sets: list[Corpus]) -> TweetExpert:
-    """The fast views refitted on the tweet sets alone, and the domain head on every row."""
+    """The views refitted on the tweet sets alone, and the domain head on every row. With e5,
+    the full tier's mixer of the four tweet views is chosen on their out-of-fold predictions
+    of the tweets (the fast tier keeps 0.3's weights, domains.TWEET_WEIGHTS)."""
     is_review = np.array([sets[g].domain == "reviews" for g in data.group])
-    rows = np.flatnonzero(~is_review)
-    fitted = {name: fit_component(name, data.feats[name][rows], data.y[rows])
-              for name in tqdm(FAST, desc="tweet expert")}
+    tweets = np.flatnonzero(~is_review)
+    components = COMPONENTS if "e5" in data.feats else FAST
+    full = None
+    if "e5" in data.feats:
+        rows = np.intersect1d(data.rows("e5"), tweets)
+        oof = out_of_fold(data, components, among=rows)
+        parts, y, groups = [p[rows] for p in oof], data.y[rows], data.groups(rows)
+        full = choose_mixer(parts, y, groups)
+        print(f"tweet expert, full: {full} CV mean per-set macro-F1 "
+              f"{100 * mean_group_f1(y, full.logits(parts).argmax(1), groups):.2f}")
+    fitted = {}
+    for name in tqdm(components, desc="tweet expert"):
+        rows = np.intersect1d(data.rows(name), tweets)
+        x = data.feats[name][np.searchsorted(data.rows(name), rows)]
+        fitted[name] = fit_component(name, x, data.y[rows])
     ngram = tuple(charngrams.CharNgramModel(fitted[v][0], _head(fitted[v][1]), v)
                   for v in charngrams.VIEWS)
     domain = domain_head(data.feats["use"], is_review.astype(int), data.group)
-    return TweetExpert(_head(fitted["use"][1]), ngram, domain)
+    e5_head = _head(fitted["e5"][1]) if full is not None else None
+    return TweetExpert(_head(fitted["use"][1]), ngram, domain, e5_head, full)
 
 
 def _head(clf: LogisticRegression) -> LinearHead:
