@@ -42,8 +42,8 @@ class Routing:
     classes within ``gap``). On the held-out sets this sends ~23% of mentions to e5 and keeps
     most of what e5 for every mention gains (MODEL_CARD.md, bench/cascade.py)."""
 
-    low: float = 0.3
-    high: float = 0.7
+    low: float = 0.35
+    high: float = 0.65
     gap: float = 0.1
 
     def routed(self, proba: np.ndarray, complaint: np.ndarray,
