@@ -175,10 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     uncached = model
     if args.model is None:  # the bundled model's cross-call result cache, switched off
         from models.sentiment.bundled import BundledModel
+        from models.sentiment.e5 import e5_embed
 
-        uncached = BundledModel(cache_size=0)
+        routed: list[str] = []
+        uncached = BundledModel(cache_size=0,
+                                e5_encode=lambda batch: routed.extend(batch) or e5_embed(batch))
         uncached.predict(["warm-up"])
+        routed.clear()
     fast = predict_rate(uncached, texts, ratings, "same, result cache off", "[target >= 100]")
+    if args.model is None:
+        print(f"cascade: {len(routed)} texts read again with e5 ({len(set(routed))} distinct; "
+              f"{'full tier on' if uncached.full else 'no e5 tier'})")
     peak_fast = peak_rss_mb()
     naive = naive_pipeline_rate(args.model, texts[-args.naive:])
     print(f"naive pipeline loop, batch size 1 (measured on {args.naive}, extrapolated): "
