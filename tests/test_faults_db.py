@@ -30,6 +30,7 @@ from monitor.storage.ingest import load_cursor
 from monitor.storage.tables import CollectorState, Mention, Sentiment
 from monitor.workers import WorkerOptions, run_worker
 from tests.alerts_fixtures import free_port
+from tests.support import wait_until
 
 BRAND = "Parkeo"
 LOCK_SECONDS = 1.5
@@ -190,13 +191,6 @@ def private_pg() -> Iterator[PrivateServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def _busy(engine: Engine) -> bool:
     """A job is running: a restart now interrupts a cycle."""
     with engine.connect() as conn:
@@ -225,13 +219,13 @@ def test_postgresql_restart_during_a_cycle_the_worker_reconnects_and_resumes(
     worker = threading.Thread(target=run_worker, args=(pipeline, options, stop))
     worker.start()
     try:
-        _wait(lambda: _minute(engine) > 20 and _busy(engine), 120, "a running job")
+        wait_until(lambda: _minute(engine) > 20 and _busy(engine), 120, "a running job")
         old_pid = private_pg.postmaster_pid()
         private_pg.ctl("restart", "-m", "fast")
         assert private_pg.postmaster_pid() != old_pid
         resumed_from = _minute(engine)
-        _wait(lambda: _minute(engine) > resumed_from + 30, 120, "collection to resume")
-        _wait(lambda: stored(engine)[2] == 0, 120, "scoring to catch up")
+        wait_until(lambda: _minute(engine) > resumed_from + 30, 120, "collection to resume")
+        wait_until(lambda: stored(engine)[2] == 0, 120, "scoring to catch up")
         assert worker.is_alive()
     finally:
         stop.set()

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from monitor.storage.db import make_engine
 from monitor.storage.queue import Watchdog, ensure_schema, queue_app, recover_stalled
 from monitor.workers import cron_every
 from tests.replay.server import Reply, serving
-from tests.support import ROOT
+from tests.support import ROOT, wait_until
 
 PERIOD = 6  # seconds: collections, processing and reports
 SKEW = 120  # seconds ahead, for one worker
@@ -69,13 +68,6 @@ def _skewed_env() -> dict[str, str]:
 
 def _no_op() -> None:
     """The test's own task: only its rows matter."""
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def _jobs(engine: Engine) -> list:
@@ -193,17 +185,18 @@ def test_a_frozen_worker_whose_job_went_to_another_ends_itself(pg_url, tmp_path:
         procs = {"w0": _start("w0", config, env, logs["w0"])}
         engine = make_engine(pg_url)
         try:
-            _wait(lambda: server.arrived.is_set() and REGISTERED.search(logs["w0"].read_text()),
-                  180, "w0 to start its collection")
+            wait_until(lambda: server.arrived.is_set()
+                       and REGISTERED.search(logs["w0"].read_text()),
+                       180, "w0 to start its collection")
             procs["w0"].send_signal(signal.SIGSTOP)
             w0 = int(REGISTERED.search(logs["w0"].read_text())[2])
             assert _collection(engine) == ("doing", w0)
             procs["w1"] = _start("w1", config, env, logs["w1"])
-            _wait(lambda: _collection(engine) != ("doing", w0), 120, "w1 to take the job over")
+            wait_until(lambda: _collection(engine) != ("doing", w0), 120, "w1 to take the job over")
             procs["w0"].send_signal(signal.SIGCONT)
             assert procs["w0"].wait(60) == 75
             release.set()
-            _wait(lambda: _collection(engine)[0] == "succeeded", 120, "w1 to finish it")
+            wait_until(lambda: _collection(engine)[0] == "succeeded", 120, "w1 to finish it")
         finally:
             release.set()
             for proc in procs.values():
@@ -297,7 +290,7 @@ def test_three_workers_one_skewed_one_killed_run_each_period_once(pg_url, tmp_pa
                 ids.update((m[1], int(m[2])) for m in REGISTERED.finditer(log.read_text()))
             return len(ids) == 3 or any(p.poll() is not None for p in procs.values())
 
-        _wait(registered, 180, "three workers")
+        wait_until(registered, 180, "three workers")
         assert len(ids) == 3, {n: p.read_text()[-2000:] for n, p in logs.items()}
 
         def busy() -> int | None:
@@ -321,13 +314,14 @@ def test_three_workers_one_skewed_one_killed_run_each_period_once(pg_url, tmp_pa
             procs["w0"].send_signal(signal.SIGCONT)
             return False
 
-        _wait(frozen_mid_job, 120, "w0 busy")
+        wait_until(frozen_mid_job, 120, "w0 busy")
         procs["w0"].send_signal(signal.SIGKILL)
         procs["w0"].wait(10)
         with engine.connect() as conn:
             kill_time = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
         # Recovered, then every job runs twice more on the two survivors.
-        _wait(lambda: _done_after(engine, kill_time, 2), 120, "two more periods after the kill")
+        wait_until(lambda: _done_after(engine, kill_time, 2), 120,
+                   "two more periods after the kill")
     finally:
         for proc in procs.values():
             if proc.poll() is None:
