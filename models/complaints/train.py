@@ -47,7 +47,7 @@ from models.complaints.intent import (
 )
 from models.complaints.support import read_examples, strip_handles, support_split
 from models.sentiment.bundled import ARTIFACTS
-from models.sentiment.corpora import Corpus, capped_corpora, e5_index
+from models.sentiment.corpora import Corpus, capped_corpora
 from models.sentiment.e5 import e5_embed
 from models.sentiment.encoders import use_embed
 from models.sentiment.ensemble import Ensemble
@@ -132,7 +132,7 @@ def support_labels(texts: list[str], inbound: np.ndarray, opener: np.ndarray,
 
 
 def gather(ensemble: Ensemble, cache: Path | None, with_e5: bool = True) -> Rows:
-    """Every training row with its labels and embeddings (e5 on the full tier's share)."""
+    """Every training row with its labels and embeddings (e5 where the full tier reads it)."""
     rows = Rows()
 
     def e5_of(texts: list[str], idx: np.ndarray) -> np.ndarray | None:
@@ -141,7 +141,7 @@ def gather(ensemble: Ensemble, cache: Path | None, with_e5: bool = True) -> Rows
 
     for c in (c for c in capped_corpora() if c.split == "train"):
         texts = [normalize(t) for t in c.texts]
-        idx = e5_index(c) if with_e5 else None
+        idx = np.arange(len(texts)) if with_e5 else None
         rows.add(texts, corpus_labels(c), cached_embeddings("use", texts, use_embed, cache),
                  GENERAL_WEIGHT if c.name in GENERAL else 1.0, stars=c.stars, e5_at=idx,
                  e5=None if idx is None else e5_of(texts, idx))

@@ -172,16 +172,3 @@ def capped_corpora(root: Path = DATA, train_cap: int = TRAIN_CAP,
                    val_cap: int = VAL_CAP) -> list[Corpus]:
     """Every set's train part (at most train_cap rows) and held-out part (at most val_cap)."""
     return [capped(c, train_cap if c.split == "train" else val_cap) for c in corpora(root)]
-# Rows per train set that also get e5 embeddings (the full tier's views are fitted on them): all
-# of a capped set. e5 embeds ~15-30 texts/s on the 2 cores (by their load), so the ~36k rows
-# take about half an hour once, then come from the training cache.
-E5_CAP = TRAIN_CAP
-
-
-def e5_index(corpus: Corpus) -> np.ndarray:
-    """The rows of a capped train set that the full tier is fitted on (seeded, label-balanced)."""
-    return capped_index(corpus, E5_CAP, seed=1)
-
-
-def e5_subset(corpus: Corpus) -> Corpus:
-    return corpus.take(e5_index(corpus))

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from models.sentiment import charngrams
 from models.sentiment.bundled import ARTIFACTS
-from models.sentiment.corpora import DATA, Corpus, capped_corpora, e5_index, e5_subset
+from models.sentiment.corpora import DATA, Corpus, capped_corpora
 from models.sentiment.domains import TweetExpert, domain_head
 from models.sentiment.e5 import e5_embed
 from models.sentiment.encoders import use_embed
@@ -62,25 +62,19 @@ def mean_group_f1(gold: np.ndarray, pred: np.ndarray, groups: list[np.ndarray]) 
 
 
 class Data:
-    """Normalised texts, labels, stars and set of the sentiment train rows, with features; e5
-    covers only ``e5_rows`` (corpora.E5_CAP per set), where the full tier is chosen."""
+    """Normalised texts, labels, stars and set of the sentiment train rows, with each view's
+    features of every row (e5's too: the full tier is fitted on the same rows as the fast)."""
 
     def __init__(self, sets: list[Corpus], cache: Path | None, with_e5: bool = True) -> None:
         self.texts = [normalize(t) for c in sets for t in c.texts]
         self.y = np.array([LABELS.index(label) for c in sets for label in c.labels])
         self.stars = np.concatenate([c.stars for c in sets])
         self.group = np.concatenate([[k] * len(c.texts) for k, c in enumerate(sets)])
-        starts = np.cumsum([0, *(len(c.texts) for c in sets)])
-        self.e5_rows = np.concatenate([s + e5_index(c) for s, c in zip(starts, sets, strict=False)])
         self.feats: dict[str, object] = {"use": embeddings("use", sets, cache)}
         if with_e5:
-            self.feats["e5"] = embeddings("e5", [e5_subset(c) for c in sets], cache)
+            self.feats["e5"] = embeddings("e5", sets, cache)
         for view in charngrams.VIEWS:
             self.feats[view] = charngrams.counts(self.texts, view).to_csr()
-
-    def rows(self, name: str) -> np.ndarray:
-        """The rows a component's features cover."""
-        return self.e5_rows if name == "e5" else np.arange(len(self.y))
 
     def groups(self, rows: np.ndarray) -> list[np.ndarray]:
         """Positions within rows of each set's members."""
@@ -113,8 +107,8 @@ def component_log_proba(name: str, fitted: tuple, x: object) -> np.ndarray:
 
 def out_of_fold(data: Data, components: tuple[str, ...],
                 among: np.ndarray | None = None) -> list[np.ndarray]:
-    """Out-of-fold log-probabilities per component (NaN outside its rows, and outside ``among``
-    where given: folds fitted on those rows only): honest inputs for every later choice."""
+    """Out-of-fold log-probabilities per component (NaN outside ``among`` where given: folds
+    fitted on those rows only): honest inputs for every later choice."""
     among = np.arange(len(data.y)) if among is None else among
     oof = [np.full((len(data.y), len(LABELS)), np.nan) for _ in components]
     strata = data.group[among] * len(LABELS) + data.y[among]
@@ -122,12 +116,9 @@ def out_of_fold(data: Data, components: tuple[str, ...],
     for fit_at, held_at in tqdm(list(folds), desc="cross-validation folds"):
         fit_idx, held = among[fit_at], among[held_at]
         for k, name in enumerate(components):
-            own = data.rows(name)  # data.feats[name] holds these rows, in this order
-            fit_rows, held_rows = np.intersect1d(own, fit_idx), np.intersect1d(own, held)
             x = data.feats[name]
-            fitted = fit_component(name, x[np.searchsorted(own, fit_rows)], data.y[fit_rows])
-            oof[k][held_rows] = component_log_proba(name, fitted,
-                                                    x[np.searchsorted(own, held_rows)])
+            fitted = fit_component(name, x[fit_idx], data.y[fit_idx])
+            oof[k][held] = component_log_proba(name, fitted, x[held])
     return oof
 
 
@@ -173,15 +164,14 @@ def train(out: Path = ARTIFACTS, cache: Path | None = DEFAULT_DIR,
     for tier, names in TIERS.items():
         if not set(names) <= set(components):
             continue
-        rows = data.e5_rows if "e5" in names else np.arange(len(data.y))
-        parts = [oof[components.index(n)][rows] for n in names]
-        y, groups = data.y[rows], data.groups(rows)
-        mixers[tier] = choose_mixer(parts, y, groups)
+        parts = [oof[components.index(n)] for n in names]
+        groups = data.groups(np.arange(len(data.y)))
+        mixers[tier] = choose_mixer(parts, data.y, groups)
         logits = mixers[tier].logits(parts)
-        ratings[tier] = fit_rating_layer(logits, data.stars[rows], y)
+        ratings[tier] = fit_rating_layer(logits, data.stars, data.y)
         print(f"{tier}: {mixers[tier]} CV mean per-set macro-F1 "
-              f"{100 * mean_group_f1(y, logits.argmax(1), groups):.2f} on {len(rows)} rows")
-    fitted = {name: fit_component(name, data.feats[name], data.y[data.rows(name)])
+              f"{100 * mean_group_f1(data.y, logits.argmax(1), groups):.2f} on {len(data.y)} rows")
+    fitted = {name: fit_component(name, data.feats[name], data.y)
               for name in tqdm(components, desc="final fit")}
     ngram = tuple(charngrams.CharNgramModel(fitted[v][0], _head(fitted[v][1]), v)
                   for v in charngrams.VIEWS)
@@ -202,17 +192,13 @@ def fit_tweet_expert(data: Data, sets: list[Corpus]) -> TweetExpert:
     components = COMPONENTS if "e5" in data.feats else FAST
     full = None
     if "e5" in data.feats:
-        rows = np.intersect1d(data.rows("e5"), tweets)
-        oof = out_of_fold(data, components, among=rows)
-        parts, y, groups = [p[rows] for p in oof], data.y[rows], data.groups(rows)
+        oof = out_of_fold(data, components, among=tweets)
+        parts, y, groups = [p[tweets] for p in oof], data.y[tweets], data.groups(tweets)
         full = choose_mixer(parts, y, groups)
         print(f"tweet expert, full: {full} CV mean per-set macro-F1 "
               f"{100 * mean_group_f1(y, full.logits(parts).argmax(1), groups):.2f}")
-    fitted = {}
-    for name in tqdm(components, desc="tweet expert"):
-        rows = np.intersect1d(data.rows(name), tweets)
-        x = data.feats[name][np.searchsorted(data.rows(name), rows)]
-        fitted[name] = fit_component(name, x, data.y[rows])
+    fitted = {name: fit_component(name, data.feats[name][tweets], data.y[tweets])
+              for name in tqdm(components, desc="tweet expert")}
     ngram = tuple(charngrams.CharNgramModel(fitted[v][0], _head(fitted[v][1]), v)
                   for v in charngrams.VIEWS)
     domain = domain_head(data.feats["use"], is_review.astype(int), data.group)
