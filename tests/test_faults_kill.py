@@ -7,7 +7,7 @@ finishes the simulation. Afterwards: the same mentions as the reference, none st
 one scored, and every alert email received by the loopback SMTP server exactly once per recipient
 (counted by Message-ID at the server).
 
-Where each kill lands is read, not guessed: the scheduler dumps its Python stack on SIGUSR1 just
+Where each kill lands is read, not guessed: the scheduler writes its Python stack on SIGUSR1 just
 before the SIGKILL (see tests/faults_zygote.py, which also keeps each restart cheap).
 """
 
@@ -32,6 +32,7 @@ from monitor.storage.db import make_engine
 from monitor.storage.ingest import load_cursor
 from monitor.storage.tables import Alert, AlertDelivery, Mention, Sentiment
 from tests.alerts_fixtures import SmtpSink
+from tests.faults_zygote import END_OF_STACK, STARTED
 from tests.support import ROOT
 
 SEED = 20261123
@@ -57,7 +58,7 @@ sources:
   demo: {{interval_seconds: 2, seed: 7, incident_after_minutes: 12, rate_per_minute: 1.5}}
 reports: {{enabled: false}}
 """
-# Frames that say which stage the scheduler is in (faulthandler: innermost frame first).
+# Frames that say which stage the scheduler is in.
 STAGE_FRAMES = {
     "delivery": " in deliver_pending",
     "detection": " in detect",
@@ -128,9 +129,13 @@ class Zygote:
         return json.loads(line)
 
     def fork(self, argv: list[str], dump: Path) -> int:
+        """A new scheduler's pid, once it can answer SIGUSR1."""
         self.proc.stdin.write(json.dumps({"argv": argv, "dump": str(dump)}) + "\n")
         self.proc.stdin.flush()
-        return self.read()["pid"]
+        pid = self.read()["pid"]
+        while not dump.read_text().startswith(STARTED) and not self.child_ended():
+            time.sleep(0.0005)
+        return pid
 
     def child_ended(self) -> bool:
         """Whether the zygote has reported the child's end (its status line is waiting)."""
@@ -141,16 +146,20 @@ class Zygote:
         self.proc.wait(timeout=30)
 
 
-def read_stack(pid: int, dump: Path) -> str:
-    """The scheduler's Python stack, dumped on request ("" if it could not answer in time)."""
+def read_stack(zygote: Zygote, pid: int, dump: Path) -> str:
+    """The scheduler's Python stack, written on request ("" if the scheduler ended first).
+
+    The stack is awaited however long a C call delays the handler: a stack read late and taken
+    for the next request's would aim a kill at a stage the scheduler has already left."""
     size = dump.stat().st_size
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGUSR1)
-    deadline = time.monotonic() + 1
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    while not zygote.child_ended():
         text = dump.read_bytes()[size:].decode("utf-8", errors="replace")
-        if " in _run_module_as_main" in text:  # the main thread's outermost frame, dumped last
+        if text.endswith(END_OF_STACK):
             return text
+        assert time.monotonic() < deadline, f"no stack from the scheduler in 120 s: {zygote.log}"
         time.sleep(0.0005)
     return ""
 
@@ -162,7 +171,7 @@ def kill_in_stage(zygote: Zygote, argv: list[str], dump: Path, stage: str,
     skip = rng.randint(0, 3)
     kill = None
     while kill is None and not zygote.child_ended():
-        stack = read_stack(pid, dump)
+        stack = read_stack(zygote, pid, dump)
         if stage_of(stack) == stage and (stage != "delivery" or safe_delivery_point(stack)):
             if skip == 0:
                 os.kill(pid, signal.SIGKILL)
@@ -170,7 +179,8 @@ def kill_in_stage(zygote: Zygote, argv: list[str], dump: Path, stage: str,
             skip -= 1
         time.sleep(rng.uniform(0.002, 0.02))
     status = zygote.read()["status"]
-    assert kill is not None or status == 0, f"scheduler failed ({status}): see {zygote.log}"
+    assert kill is not None or status == 0, (
+        f"scheduler failed ({status}): {zygote.log.read_text()[-3000:]}")
     return kill
 
 
