@@ -17,7 +17,7 @@ conversation, HELD_OUT of them held out):
 - XLM-T and Dutch political tweets: other (everyday negativity is no complaint), except XLM-T
   neutral tweets that end asking: questions; each at GENERAL_WEIGHT.
 Each tier's complaint rating layer adds a log-likelihood ratio per star value to the complaint
-logit, estimated on the out-of-fold complaint probabilities of the rated review rows
+logit, estimated by EM from the out-of-fold complaint probabilities of the rated review rows
 (`ratings.fit_evidence_layer`). The last line is
 JSON: held-out support openers, CESAMARD, and the hand-written multilingual set (never trained on).
 """
@@ -192,8 +192,7 @@ def train_tier(rows: Rows, tier: str) -> tuple[LinearHead, object]:
         p = softmax(fit(x[fit_at], y[fit_at], w[fit_at]).logits(x[held]))
         oof[held] = logit(p[:, COMPLAINT])
     rated = np.isin(y, [COMPLAINT, OTHER]) & (stars > 0)
-    soft = 1.0 / (1.0 + np.exp(-oof[rated]))
-    layer = fit_evidence_layer(oof[rated][:, None], stars[rated], soft)
+    layer = fit_evidence_layer(oof[rated], stars[rated])
     return fit(x, y, w), layer
 
 
