@@ -60,7 +60,7 @@ def test_complaints_need_no_handle_and_negativity_is_not_one(model) -> None:
     predictions = model.predict(reviews + moods)
     assert [p.label for p in predictions] == ["negative"] * 3
     assert [p.is_complaint for p in predictions] == [True, True, False]
-    assert model.model_id.endswith("+intent-lr-3")
+    assert model.model_id.endswith("+intent-lr-4")
 
 
 @pytest.mark.xfail(strict=True, reason="known regression of 0.4 (MODEL_CARD.md): trained on "

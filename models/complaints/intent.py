@@ -21,7 +21,7 @@ from models.sentiment.ratings import RatingLayer
 INTENTS: tuple[str, ...] = ("other", "complaint", "question")
 OTHER, COMPLAINT, QUESTION = range(3)
 TIERS: tuple[str, ...] = ("fast", "full")
-HEAD_ID = "intent-lr-3"
+HEAD_ID = "intent-lr-4"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "sentiment"
 # "?" in Latin, Spanish-opening and full-width forms; masked links read "http" after it.
 _ASKS = re.compile(r"[?¿？]")
