@@ -33,6 +33,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "sentiment"
 CACHE_SIZE = 50_000
 Key = tuple[str, int | None]
 Scored = tuple[np.ndarray, Prediction]
+Reading = tuple[np.ndarray, np.ndarray, np.ndarray]  # sentiment probabilities, complaint, question
 
 
 @dataclass(frozen=True)
@@ -80,18 +81,27 @@ class BundledModel:
         self._lock = threading.Lock()
 
     def _tier(self, texts: list[str], use: np.ndarray, vectors: np.ndarray | None,
-              ratings: list[int | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(sentiment probabilities, complaint, question) of one tier. The complaint damping
-        reads the text's own p(positive): the stars reach the complaint through its own rating
-        layer, and a 4-star review's positive sentiment must not erase the problem it reports."""
-        text, rated = self.ensemble.both_logits(texts, use, vectors, ratings)
-        proba = softmax(rated)
+              ratings: list[int | None]) -> tuple[Reading, Reading]:
+        """(sentiment probabilities, complaint, question) of one tier, from the text alone and
+        with the stars, from one pass of its views. The complaint damping reads the text's own
+        p(positive): the stars reach the complaint through its own rating layer, and a 4-star
+        review's positive sentiment must not erase the problem it reports."""
+        text, plain, rated = self.ensemble.readings(texts, use, vectors, ratings)
+        stars = any(r is not None for r in ratings)
         if self.intent is None:
             from models.complaints import complaint_scores
 
-            return proba, complaint_scores(texts, proba[:, 0]), np.zeros(len(texts), np.float32)
+            def rule(logits: np.ndarray) -> Reading:
+                proba = softmax(logits)
+                return proba, complaint_scores(texts, proba[:, 0]), np.zeros(len(texts), np.float32)
+
+            return rule(plain), rule(rated) if stars else rule(plain)
         positive = softmax(text)[:, 2]
-        return (proba, *self.intent.scores(texts, use, positive, vectors, ratings))
+        without = (softmax(plain), *self.intent.scores(texts, use, positive, vectors, None))
+        if not stars:
+            return without, without
+        starred = self.intent.scores(texts, use, positive, vectors, ratings)
+        return without, (softmax(rated), *starred)
 
     def _compute(self, keys: list[Key]) -> list[Scored]:
         """Probabilities and predictions of distinct (text, rating) pairs, none of them cached.
@@ -99,13 +109,12 @@ class BundledModel:
         stars move its reading the way that tier's rating layers say."""
         texts, ratings = [t for t, _ in keys], [r for _, r in keys]
         use = use_embed(texts)
-        text_only = self._tier(texts, use, None, [None] * len(texts))
+        text_only, (proba, complaint, question) = self._tier(texts, use, None, ratings)
         routed = self.routing.routed(*text_only) if self.full else []
-        rated = any(r is not None for r in ratings)
-        proba, complaint, question = self._tier(texts, use, None, ratings) if rated else text_only
         if len(routed):
             sub = [texts[i] for i in routed]
-            full = self._tier(sub, use[routed], self.e5_encode(sub), [ratings[i] for i in routed])
+            _, full = self._tier(sub, use[routed], self.e5_encode(sub),
+                                 [ratings[i] for i in routed])
             for whole, part in zip((proba, complaint, question), full, strict=True):
                 whole[routed] = part
         return list(zip(proba, predictions(texts, proba, complaint, question), strict=True))

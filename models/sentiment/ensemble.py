@@ -16,7 +16,7 @@ import numpy as np
 from models.sentiment.charngrams import VIEWS, CharNgramModel
 from models.sentiment.domains import TweetExpert
 from models.sentiment.heads import LinearHead, Mixer, log_softmax
-from models.sentiment.ratings import RatingLayer
+from models.sentiment.ratings import RatingLayer, rating_mask
 
 FAST: tuple[str, ...] = ("use", *VIEWS)
 COMPONENTS: tuple[str, ...] = (*FAST, "e5")
@@ -52,13 +52,25 @@ class Ensemble:
         """(n, 3) calibrated logits of the tier the inputs allow: the review expert's from the
         text alone (what the intent heads were fitted on), and the reading: the experts mixed
         by domain, the rating layer applied where a row has stars."""
+        text, _, reading = self.readings(texts, embeddings, e5, ratings)
+        return text, reading
+
+    def readings(self, texts: list[str], embeddings: np.ndarray, e5: np.ndarray | None = None,
+                 ratings: Sequence[object] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(review expert's logits, reading without the stars, reading with them), from one pass
+        of the views: a rated row is a review, so its reading is the review expert's logits
+        through the rating layer, and the cascade, which routes on the reading without the
+        stars, need not run the views again for the other."""
         tier = "fast" if e5 is None or self.e5_head is None else "full"
         mixed = self.mixers[tier].logits(self.component_log_probs(texts, embeddings, e5))
-        reading = mixed
+        plain = mixed
         if self.tweets is not None:
-            reading = self.tweets.mix(mixed, texts, embeddings, ratings,
-                                     e5 if tier == "full" else None)
-        return mixed, self.ratings[tier].apply(reading, ratings)
+            plain = self.tweets.mix(mixed, texts, embeddings, None,
+                                    e5 if tier == "full" else None)
+        _, rated = rating_mask(ratings, len(mixed))
+        reading = np.where(rated[:, None], mixed, plain).astype(np.float32)
+        return mixed, plain, self.ratings[tier].apply(reading, ratings)
 
     def logits(self, texts: list[str], embeddings: np.ndarray, e5: np.ndarray | None = None,
                ratings: Sequence[object] | None = None) -> np.ndarray:
