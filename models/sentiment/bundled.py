@@ -95,7 +95,8 @@ class BundledModel:
                 proba = softmax(logits)
                 return proba, complaint_scores(texts, proba[:, 0]), np.zeros(len(texts), np.float32)
 
-            return rule(plain), rule(rated) if stars else rule(plain)
+            without = rule(plain)
+            return without, rule(rated) if stars else without
         positive = softmax(text)[:, 2]
         without = (softmax(plain), *self.intent.scores(texts, use, positive, vectors, None))
         if not stars:

@@ -60,14 +60,13 @@ class TweetExpert:
         return np.where(rated, 1.0, p)
 
     def mix(self, review_logits: np.ndarray, texts: list[str], embeddings: np.ndarray,
-            ratings: Sequence[object] | None, e5: np.ndarray | None = None) -> np.ndarray:
-        """Log of the domain-weighted mixture of the two experts' probabilities; a rated row
-        keeps the review expert's logits as they are, the input its rating layer was fitted on."""
-        w = self.p_review(embeddings, ratings)[:, None]
+            e5: np.ndarray | None = None) -> np.ndarray:
+        """Log of the domain-weighted mixture of the two experts' probabilities, from the text
+        alone (a rated row keeps the review expert's logits: `Ensemble.readings`)."""
+        w = self.p_review(embeddings, None)[:, None]
         tweet = np.exp(self.log_proba(texts, embeddings, e5))
         mixed = np.log(w * softmax(review_logits.astype(np.float64)) + (1 - w) * tweet + 1e-12)
-        _, rated = rating_mask(ratings, len(w))
-        return np.where(rated[:, None], review_logits, mixed).astype(np.float32)
+        return mixed.astype(np.float32)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -66,8 +66,7 @@ class Ensemble:
         mixed = self.mixers[tier].logits(self.component_log_probs(texts, embeddings, e5))
         plain = mixed
         if self.tweets is not None:
-            plain = self.tweets.mix(mixed, texts, embeddings, None,
-                                    e5 if tier == "full" else None)
+            plain = self.tweets.mix(mixed, texts, embeddings, e5 if tier == "full" else None)
         _, rated = rating_mask(ratings, len(mixed))
         reading = np.where(rated[:, None], mixed, plain).astype(np.float32)
         return mixed, plain, self.ratings[tier].apply(reading, ratings)
